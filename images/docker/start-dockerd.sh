@@ -1,0 +1,13 @@
+#!/bin/bash
+# Starts this box's Docker engine in the background (log: /var/log/dockerd.log) and waits
+# until it answers. Safe to run again, e.g. after `kill`ing dockerd by accident.
+if docker info >/dev/null 2>&1; then echo "dockerd is already running"; exit 0; fi
+rm -f /var/run/docker.pid
+setsid dockerd >>/var/log/dockerd.log 2>&1 < /dev/null &
+for i in $(seq 1 600); do
+  docker info >/dev/null 2>&1 && exit 0
+  kill -0 $! 2>/dev/null || { echo "dockerd exited; see /var/log/dockerd.log" >&2; exit 1; }
+  sleep 0.05
+done
+echo "dockerd did not answer within 30 s; see /var/log/dockerd.log" >&2
+exit 1

@@ -1,0 +1,121 @@
+// The terminal WebSocket protocol, defined once for both sides (docs/protocol.md explains it).
+// This module runs in the browser and in Node: it uses neither DOM nor Node APIs, nor zod (kept out of the page).
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest text frame a client may send; the server refuses bigger frames before reading them. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** Largest input string in one message (a paste is split by the client). */
+export const MAX_INPUT_CHARS = 16 * 1024;
+export const MAX_COLS = 500;
+export const MAX_ROWS = 200;
+
+/** Flow control: the server stops reading the shell while this many output bytes are unacknowledged. */
+export const FLOW_HIGH_WATER = 256 * 1024;
+/** ...and reads again once the client has acknowledged down to this many. */
+export const FLOW_LOW_WATER = 64 * 1024;
+/** The client acknowledges at least every this many processed bytes (and when output goes quiet). */
+export const ACK_EVERY_BYTES = 32 * 1024;
+
+/** Client heartbeat period; the server closes a socket silent for 3 periods. */
+export const HEARTBEAT_MS = 10_000;
+
+// Client messages: their schemas live in validate.ts (the server imports it; the page needs only the types).
+export type { ClientMessage, HelloMessage } from './validate.js';
+
+// ---- server to client (JSON text frames) ----
+
+export interface ReadyMessage {
+  type: 'ready';
+  session: string;
+  terminal: string;
+  /** Output offset the stream continues from (after any replay or snapshot that follows). */
+  offset: number;
+  cols: number;
+  rows: number;
+  /** Epoch milliseconds at which the session reaches its maximum lifetime. */
+  expiresAt: number;
+  idleTimeoutMs: number;
+}
+export interface PongMessage { type: 'pong'; id: number }
+export interface ErrorMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  /** A fatal error is followed by the server closing the socket with closeCodeFor(code). */
+  fatal: boolean;
+}
+export interface ExitMessage { type: 'exit'; reason: ExitReason; message: string }
+export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage;
+
+export type ExitReason = 'ended' | 'idle-timeout' | 'max-lifetime' | 'shell-exited' | 'replaced' | 'server-stopping' | 'box-failed';
+
+export const ERROR_CODES = {
+  'bad-json': 'the frame is not valid JSON',
+  'bad-message': 'the message does not match the protocol',
+  'too-large': 'the frame is larger than the protocol allows',
+  'binary-not-accepted': 'clients send JSON text frames only',
+  'hello-first': 'the first message must be hello',
+  'hello-twice': 'hello was already received on this socket',
+  'bad-version': 'unsupported protocol version',
+  'bad-token': 'no live session has this token',
+  'no-terminal': 'the session has no terminal with this id',
+  'bad-ack': 'ack is beyond the output sent',
+  'rate-limited': 'too many messages',
+  'session-ended': 'the session has ended',
+  'bad-origin': 'the page origin is not allowed',
+  'internal': 'internal server error',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** WebSocket close codes (application range 4000-4999). */
+export const CLOSE = {
+  protocolError: 4002,
+  badToken: 4003,
+  sessionEnded: 4004,
+  replaced: 4005,
+  heartbeatTimeout: 4006,
+  serverStopping: 4007,
+} as const;
+
+/** Errors after which the socket is closed; the others are reported and the socket keeps working. */
+export const FATAL_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'too-large', 'hello-first', 'bad-version', 'bad-token', 'no-terminal', 'session-ended', 'bad-origin', 'internal',
+]);
+
+export function closeCodeFor(code: ErrorCode): number {
+  if (code === 'bad-token' || code === 'no-terminal') return CLOSE.badToken;
+  if (code === 'session-ended') return CLOSE.sessionEnded;
+  return CLOSE.protocolError;
+}
+
+// ---- binary frames (server to client) ----
+// [1 byte kind][8 bytes offset, float64 big-endian][payload bytes]
+
+export const FRAME_OUTPUT = 1;
+/** Payload is a serialized screen: the client resets its terminal and writes it; the stream goes on at offset. */
+export const FRAME_SNAPSHOT = 2;
+export const BINARY_HEADER_BYTES = 9;
+
+export interface BinaryFrame { kind: typeof FRAME_OUTPUT | typeof FRAME_SNAPSHOT; offset: number; payload: Uint8Array }
+
+export function encodeBinaryFrame(kind: BinaryFrame['kind'], offset: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BINARY_HEADER_BYTES + payload.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setFloat64(1, offset);
+  out.set(payload, BINARY_HEADER_BYTES);
+  return out;
+}
+
+export function decodeBinaryFrame(bytes: Uint8Array): BinaryFrame {
+  if (bytes.byteLength < BINARY_HEADER_BYTES) throw new Error(`binary frame of ${bytes.byteLength} bytes is shorter than its header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = view.getUint8(0);
+  if (kind !== FRAME_OUTPUT && kind !== FRAME_SNAPSHOT) throw new Error(`unknown binary frame kind ${kind}`);
+  return { kind, offset: view.getFloat64(1), payload: bytes.subarray(BINARY_HEADER_BYTES) };
+}
+
+export function errorMessage(code: ErrorCode, detail?: string): ErrorMessage {
+  return { type: 'error', code, message: detail ?? ERROR_CODES[code], fatal: FATAL_ERRORS.has(code) };
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# npm run bench [-- --quick]: prepares like the tests do, then prints the figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+node --import tsx scripts/prepare.ts >/dev/null
+exec node --expose-gc --import tsx scripts/bench.ts "$@"

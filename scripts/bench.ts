@@ -1,0 +1,145 @@
+// npm run bench: start-to-prompt time, keystroke echo round trip and memory per idle session,
+// measured on this machine against a real server, engine and boxes. Prints figures; asserts nothing.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import type Docker from 'dockerode';
+import { loadConfig, type Config } from '../server/config.js';
+import { startLabServer, type LabServer } from '../server/lab-server.js';
+import { createLogger } from '../server/log.js';
+import { createSession, testInstance, until } from '../test/helpers/lab-server.js';
+import { ProtocolClient } from '../test/helpers/protocol-client.js';
+
+const PROMPT = /# $/;
+const quick = process.argv.includes('--quick');
+
+function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+const mib = (v: number) => `${(v / 1024 / 1024).toFixed(1)} MiB`;
+
+async function server(overrides: Partial<Config>): Promise<LabServer> {
+  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', instance: testInstance(), logLevel: 'error', pool: { shell: 0, docker: 0 }, ...overrides });
+  return startLabServer(config, createLogger('error'));
+}
+
+async function startToPrompt(srv: LabServer, lab: string): Promise<{ ms: number; client: ProtocolClient; id: string; token: string }> {
+  const t0 = performance.now();
+  const s = await createSession(srv, lab);
+  const client = await ProtocolClient.open(srv.url, s.token, { cols: 120, rows: 30 });
+  await client.waitFor('prompt', () => PROMPT.test(client.text), 60_000);
+  return { ms: performance.now() - t0, client, ...s };
+}
+
+async function endSession(srv: LabServer, s: { id: string; token: string; client: ProtocolClient }): Promise<void> {
+  s.client.close();
+  await fetch(`${srv.url}/api/sessions/${s.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${s.token}` } });
+}
+
+async function benchStart(lab: string, runs: number): Promise<void> {
+  const cold = await server({});
+  const coldTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = await startToPrompt(cold, lab);
+    coldTimes.push(s.ms);
+    await endSession(cold, s);
+  }
+  await cold.stop();
+  const profile = lab === 'hello' ? 'shell' : 'docker';
+  const warm = await server({ pool: { shell: 0, docker: 0, [profile]: 1 } });
+  const warmTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await until('the pool to fill', () => warm.sessions.pooled[profile] === 1, 60_000);
+    const s = await startToPrompt(warm, lab);
+    warmTimes.push(s.ms);
+    await endSession(warm, s);
+  }
+  await warm.stop();
+  console.log(`start lab -> first prompt, ${profile} profile (${runs} runs each):`);
+  console.log(`  cold box:        p50 ${ms(pct(coldTimes, 50))}  p95 ${ms(pct(coldTimes, 95))}`);
+  console.log(`  pre-started box: p50 ${ms(pct(warmTimes, 50))}  p95 ${ms(pct(warmTimes, 95))}`);
+}
+
+/** Each client types one character at a time into `cat` and waits for the tty's echo. */
+async function echoRoundTrips(clients: ProtocolClient[], keystrokes: number): Promise<number[]> {
+  for (const c of clients) {
+    c.type('stty -icanon; cat >/dev/null\r');
+    await c.waitForText('cat >/dev/null\r\n');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const all: number[] = [];
+  await Promise.all(clients.map(async (c) => {
+    for (let i = 0; i < keystrokes; i++) {
+      const ch = String.fromCharCode(97 + (i % 26));
+      const before = c.offset;
+      const t0 = performance.now();
+      c.type(ch);
+      await c.waitFor('echo', () => c.offset > before && c.output.subarray(c.output.length - (c.offset - before)).includes(ch), 10_000);
+      all.push(performance.now() - t0);
+    }
+    c.type('\x03');
+  }));
+  return all;
+}
+
+async function benchEcho(): Promise<void> {
+  const srv = await server({ maxSessions: 40 });
+  try {
+    for (const n of [1, 20]) {
+      const sessions = [];
+      for (let i = 0; i < n; i++) sessions.push(await startToPrompt(srv, 'hello'));
+      const times = await echoRoundTrips(sessions.map((s) => s.client), n === 1 ? 300 : 100);
+      console.log(`keystroke echo through the WebSocket, ${n} concurrent session${n > 1 ? 's' : ''} (${times.length} keystrokes): p50 ${ms(pct(times, 50))}  p99 ${ms(pct(times, 99))}`);
+      for (const s of sessions) await endSession(srv, s);
+    }
+  } finally {
+    await srv.stop();
+  }
+}
+
+function rssOf(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function boxMemory(docker: Docker, id: string): Promise<number> {
+  const stats = await docker.getContainer(id).stats({ stream: false }) as unknown as { memory_stats: { usage?: number; stats?: { cache?: number; total_inactive_file?: number } } };
+  const m = stats.memory_stats;
+  return (m.usage ?? 0) - (m.stats?.total_inactive_file ?? m.stats?.cache ?? 0);
+}
+
+async function benchMemory(lab: string, n: number): Promise<void> {
+  const srv = await server({ maxSessions: 40 });
+  try {
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const sessions = [];
+    for (let i = 0; i < n; i++) sessions.push(await startToPrompt(srv, lab));
+    await new Promise((r) => setTimeout(r, 3000));
+    global.gc?.();
+    const serverPerSession = (process.memoryUsage().rss - rssBefore) / n;
+    const boxes = await Promise.all(sessions.map((s) => boxMemory(srv.driver.docker, srv.sessions.byId(s.id)!.box.id)));
+    const ptys = sessions.map((s) => rssOf(srv.sessions.byId(s.id)!.existingTerminals()[0]!.pid));
+    const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const profile = srv.sessions.byId(sessions[0]!.id)!.box.profile;
+    console.log(`memory per idle session, ${profile} profile (${n} sessions): box ${mib(avg(boxes))} (cgroup, without page cache) + docker exec client ${mib(avg(ptys))} + lab server ${mib(serverPerSession)} = ${mib(avg(boxes) + avg(ptys) + serverPerSession)}`);
+    for (const s of sessions) await endSession(srv, s);
+  } finally {
+    await srv.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim().replace(/\n/g, ' cores,');
+  console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
+  const runs = quick ? 3 : 10;
+  await benchStart('hello', runs);
+  await benchStart('hello-docker', quick ? 2 : 5);
+  await benchEcho();
+  await benchMemory('hello', quick ? 2 : 5);
+  await benchMemory('hello-docker', quick ? 1 : 3);
+}
+
+await main();
+process.exit(0);

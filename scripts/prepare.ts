@@ -1,0 +1,17 @@
+// Brings up what the server and the tests need, with progress: a user-namespace-remapped Docker
+// engine (installed and started if missing) and the sandbox images (built if missing or changed).
+import { loadConfig } from '../server/config.js';
+import { ensureEngine, resolveSocketPath } from '../server/sandbox/engine.js';
+import { ensureImages } from '../server/sandbox/images.js';
+
+const config = loadConfig();
+const log = (line: string) => console.log(line.startsWith('termlab:') ? line : `termlab: ${line}`);
+const started = Date.now();
+try {
+  const docker = await ensureEngine({ socketPath: resolveSocketPath(config.dockerSocket), stateDir: config.stateDir, log });
+  const images = await ensureImages(docker, { log, stateDir: config.stateDir });
+  log(`sandbox images ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(images).join(', ')}`);
+} catch (err) {
+  console.error(`termlab: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,75 @@
+// HTTP routes: the page, the lab list, and session create / status / end.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ApiError, CreateSessionRequest, LabListResponse } from '../../protocol/api.js';
+import { summary, type Lab } from '../labs/catalog.js';
+import type { Logger } from '../log.js';
+import { SessionError, type SessionManager } from '../sessions/session-manager.js';
+import type { Session } from '../sessions/session.js';
+
+function apiError(res: Response, status: number, code: string, error: string): void {
+  const body: ApiError = { error, code };
+  res.status(status).json(body);
+}
+
+/** The session named in the path, if the Bearer token is its own. */
+function authorised(req: Request, sessions: SessionManager): Session | undefined {
+  const header = req.get('authorization') ?? '';
+  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+  const session = token ? sessions.byToken(token) : undefined;
+  return session && session.id === req.params.id ? session : undefined;
+}
+
+export function createApp(opts: { sessions: SessionManager; labs: () => Map<string, Lab>; webDir: string; log: Logger }): express.Express {
+  const { sessions, labs, log } = opts;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+    next();
+  });
+  app.use('/api', express.json({ limit: '16kb' }));
+
+  app.get('/api/health', (_req, res) => { res.json({ ok: true, sessions: sessions.count, pooled: sessions.pooled }); });
+
+  app.get('/api/labs', (_req, res) => {
+    const body: LabListResponse = { labs: [...labs().values()].map(summary) };
+    res.json(body);
+  });
+
+  app.post('/api/sessions', async (req, res) => {
+    if (!req.is('application/json')) return apiError(res, 415, 'bad-request', 'send JSON: {"lab": "<lab id>"}');
+    const body = req.body as Partial<CreateSessionRequest> | undefined;
+    if (typeof body?.lab !== 'string') return apiError(res, 400, 'bad-request', 'the body needs a "lab" field naming a lab');
+    try {
+      const session = await sessions.create(body.lab);
+      res.status(201).json(session.info());
+    } catch (err) {
+      if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
+      throw err;
+    }
+  });
+
+  app.get('/api/sessions/:id', (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    res.json(session.info());
+  });
+
+  app.delete('/api/sessions/:id', async (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    await sessions.end(session, 'ended');
+    res.status(204).end();
+  });
+
+  app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
+  app.use(express.static(opts.webDir, { index: 'index.html', maxAge: 0 }));
+
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.parse.failed') return apiError(res, 400, 'bad-json', 'the request body is not valid JSON');
+    if (err.type === 'entity.too.large') return apiError(res, 413, 'too-large', 'the request body is too large');
+    log.error({ err }, 'request failed');
+    apiError(res, 500, 'internal', 'internal server error');
+  });
+  return app;
+}

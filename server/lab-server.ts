@@ -1,0 +1,63 @@
+// The whole server as one object with start() and stop(): the CLI, the tests and the benchmark use it.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { WsGateway } from './http/ws-gateway.js';
+import { loadCatalog, type Lab } from './labs/catalog.js';
+import type { Logger } from './log.js';
+import { createDockerDriver, type DockerDriver } from './sandbox/driver.js';
+import { SessionManager } from './sessions/session-manager.js';
+
+export interface LabServer {
+  readonly url: string;
+  readonly config: Config;
+  readonly sessions: SessionManager;
+  readonly driver: DockerDriver;
+  stop(): Promise<void>;
+}
+
+/** Prepares the engine and images (printing progress through `progress`), cleans up after a previous run, then listens. */
+export async function startLabServer(config: Config, log: Logger, progress: (line: string) => void = () => {}): Promise<LabServer> {
+  const driver = await createDockerDriver(config, log, progress);
+  let labs = new Map<string, Lab>();
+  const reloadLabs = async () => {
+    labs = await loadCatalog(config.labsDir, (err) => log.error({ err: err.message }, 'lab left out: it does not load'));
+  };
+  await reloadLabs();
+  if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
+
+  const sessions = new SessionManager(config, driver, () => labs, log);
+  const app = createApp({ sessions, labs: () => labs, webDir: config.webDir, log });
+  const server = http.createServer(app);
+  const gateway = new WsGateway(sessions, config.allowedOrigins, log);
+  gateway.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  sessions.start();
+  const address = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  log.info({ url, labs: labs.size, instance: config.instance }, 'listening');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    config,
+    sessions,
+    driver,
+    stop() {
+      stopped ??= (async () => {
+        for (const conn of gateway.connections) conn.exit('server-stopping');
+        await sessions.stop();
+        gateway.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await driver.removeLeftovers();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,483 @@
+// Boxes: one container per learner terminal target, on a network of its own session.
+//
+// What contains a box (the learner is root inside and may be hostile):
+// - the engine's user-namespace remapping (engine.ts): box root is an unprivileged host uid;
+// - cgroup limits: memory (swap equal: no swap), pids, cpus; disk: tmpfs with size= where the
+//   writes go (/tmp, and /var/lib/docker in the docker profile), the rest measured with
+//   boxWritableBytes() so the session sweeper can enforce a quota;
+// - one bridge per session (tl-*), --internal unless internet is allowed; the host firewall
+//   (engine.ts) keeps every tl-* bridge away from the host's own ports;
+// - never the host's docker socket; no-new-privileges; bounded container logs.
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { BRIDGE_PREFIX_INTERNAL, BRIDGE_PREFIX_INTERNET, LABEL } from './engine.js';
+import type { Profile } from './images.js';
+
+export interface BoxLimits {
+  /** RAM in MiB; swap is set equal (none). Tmpfs contents count against it; in the docker
+   * profile that includes /var/lib/docker (inner images and containers): give it room. */
+  memoryMb: number;
+  /** Max processes+threads. The docker profile's inner engines need ~100 (>= 256 advised). */
+  pids: number;
+  /** CPU time as a number of CPUs (0.5 = half a core). */
+  cpus: number;
+  /** Size of the tmpfs at /var/lib/docker (docker profile; capped at memoryMb - 256, as its
+   * pages are memory); /tmp gets a quarter of it. Writes elsewhere land in the writable
+   * layer: see boxWritableBytes(). */
+  diskMb: number;
+}
+
+export interface BoxSpec {
+  /** This lab server instance; everything it creates carries it (removeLeftovers sweeps by it). */
+  instance: string;
+  session: string;
+  profile: Profile;
+  /** Image ref from ensureImages() for this profile. */
+  image: string;
+  /** Hostname inside the box; also its DNS alias on the session network. Default: profile-based. */
+  hostname?: string;
+  limits: BoxLimits;
+  /** Outbound internet for the session's network (all boxes of a session must agree). */
+  internet: boolean;
+}
+
+export interface Box {
+  id: string;
+  name: string;
+  networkId: string;
+  networkName: string;
+  profile: Profile;
+  session: string;
+  instance: string;
+  hostname: string;
+  /** The box's address on its session network. */
+  ip: string;
+}
+
+/** Names go into container/network names and labels; keep them to a safe alphabet. */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const READY_LINE = 'termlab-box: ready';
+const FAILED_LINE = 'termlab-box: FAILED';
+/** Sequences unlikely to be typed: docker's default (ctrl-p,ctrl-q) would swallow bash's Ctrl-P. */
+export const DETACH_KEYS = 'ctrl-],ctrl-]';
+
+/** Session networks are carved from this pool (one /24 each) so the engine's default pools
+ * (about 30 networks) do not cap the number of sessions. TERMLAB_SUBNET_POOL overrides. */
+export const DEFAULT_SUBNET_POOL = '10.213.0.0/16';
+
+/**
+ * Creates (or joins) the session network and a started box on it; resolves when the box is
+ * ready (docker profile: its inner engine answers and busybox/web are loaded). On failure
+ * nothing of this box is left behind.
+ */
+export function createBox(docker: Docker, spec: BoxSpec): Promise<Box> {
+  return createBoxOnce(docker, spec, true);
+}
+
+async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Promise<Box> {
+  for (const [k, v] of [['instance', spec.instance], ['session', spec.session]] as const) {
+    if (!NAME_RE.test(v)) throw new Error(`createBox: ${k} "${v}" must match ${NAME_RE}`);
+  }
+  const hostname = spec.hostname ?? (spec.profile === 'docker' ? 'docker-box' : 'box');
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(hostname)) throw new Error(`createBox: bad hostname "${hostname}"`);
+  const { memoryMb, pids, cpus, diskMb } = spec.limits;
+  if (!(memoryMb >= 16 && pids >= 16 && cpus > 0 && diskMb >= 16)) throw new Error('createBox: limits too small or missing');
+
+  const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet);
+  const name = `tl-${spec.instance}-${spec.session}-${randomBytes(3).toString('hex')}`;
+  const isDocker = spec.profile === 'docker';
+  const tmpfs: Record<string, string> = {
+    '/tmp': `rw,exec,nosuid,nodev,mode=1777,size=${Math.max(8, Math.floor(diskMb / 4))}m`,
+  };
+  // tmpfs pages count against the box's memory and cannot be swapped out: leave the inner
+  // engines room, so a full disk shows up as ENOSPC rather than as the OOM killer.
+  if (isDocker) tmpfs['/var/lib/docker'] = `rw,exec,nosuid,nodev,mode=711,size=${Math.min(diskMb, Math.max(64, memoryMb - 256))}m`;
+
+  // CgroupnsMode is missing from @types/dockerode's HostConfig (API >= 1.41 has it).
+  const hostConfig: Docker.HostConfig & { CgroupnsMode: 'private' } = {
+    Init: true, // docker-init (tini) as PID 1 reaps whatever the learner orphans
+    Memory: memoryMb * 1024 * 1024,
+    MemorySwap: memoryMb * 1024 * 1024,
+    NanoCpus: Math.round(cpus * 1e9),
+    PidsLimit: pids,
+    OomScoreAdj: 500, // under memory pressure the kernel picks boxes before the lab server
+    NetworkMode: net.name,
+    Tmpfs: tmpfs,
+    // A root learner can write to PID 1's stdout; don't let that fill the host's disk.
+    LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
+    CgroupnsMode: 'private',
+    // IPv6 link-local would give another path to the host; the shell profile cannot undo this.
+    Sysctls: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
+    RestartPolicy: { Name: 'no' },
+    // Docker's DNS answers session names but never external ones on an --internal network;
+    // without this, every lookup of an outside name hangs 10-20 s before failing.
+    ...(spec.internet ? {} : { DnsOptions: ['timeout:1', 'attempts:1'] }),
+    ...(isDocker
+      ? {
+        // Measured in docker-here.md: what an inner dockerd needs (--privileged fails here).
+        CapAdd: ['ALL'],
+        CapDrop: ['SYS_RESOURCE'],
+        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'no-new-privileges'],
+        // = --security-opt systempaths=unconfined (a CLI flag; the API takes the empty lists)
+        MaskedPaths: [],
+        ReadonlyPaths: [],
+      }
+      : { SecurityOpt: ['no-new-privileges'] }),
+  };
+  let container: Docker.Container | undefined;
+  try {
+    container = await docker.createContainer({
+      name,
+      Image: spec.image,
+      Hostname: hostname,
+      Labels: {
+        [LABEL.instance]: spec.instance, [LABEL.session]: spec.session,
+        [LABEL.role]: 'box', [LABEL.profile]: spec.profile, [LABEL.hostname]: hostname,
+      },
+      HostConfig: hostConfig,
+      NetworkingConfig: { EndpointsConfig: { [net.name]: { Aliases: [hostname] } } },
+    });
+    await container.start();
+    const info = await container.inspect();
+    if (isDocker) {
+      handOverCgroups(info.State.Pid);
+      await waitForReady(docker, container.id, 120_000);
+    } else if (!info.State.Running) {
+      throw new Error(`box ${name} stopped right after start (exit ${info.State.ExitCode})`);
+    }
+    const ep = info.NetworkSettings.Networks[net.name];
+    return {
+      id: container.id, name, networkId: net.id, networkName: net.name, profile: spec.profile,
+      session: spec.session, instance: spec.instance, hostname, ip: ep?.IPAddress ?? '',
+    };
+  } catch (err) {
+    await container?.remove({ force: true, v: true }).catch(() => {});
+    // The session's last box was destroyed (and its network with it) while we joined: again.
+    const e = err as { statusCode?: number; message?: string };
+    if (retry && !container && e.statusCode === 404 && /network/i.test(e.message ?? '')) {
+      return createBoxOnce(docker, spec, false);
+    }
+    await removeNetworkIfUnused(docker, net.id);
+    throw err;
+  }
+}
+
+/** Removes the box (and its session network once no box uses it). Missing objects are fine. */
+export async function destroyBox(docker: Docker, box: Pick<Box, 'id' | 'networkId'>): Promise<void> {
+  await docker.getContainer(box.id).remove({ force: true, v: true }).catch(ignore404);
+  await removeNetworkIfUnused(docker, box.networkId);
+}
+
+/** Boxes of an instance (running or not), e.g. to re-attach or sweep after a restart. */
+export async function listBoxes(docker: Docker, instance: string): Promise<Box[]> {
+  const list = await docker.listContainers({
+    all: true, filters: { label: [`${LABEL.instance}=${instance}`, `${LABEL.role}=box`] },
+  });
+  return list.map((c) => {
+    const [networkName, ep] = Object.entries(c.NetworkSettings?.Networks ?? {})[0] ?? ['', undefined];
+    return {
+      id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), networkId: ep?.NetworkID ?? '', networkName,
+      profile: (c.Labels[LABEL.profile] ?? 'shell') as Profile, session: c.Labels[LABEL.session] ?? '',
+      instance, hostname: c.Labels[LABEL.hostname] ?? '', ip: ep?.IPAddress ?? '',
+    };
+  });
+}
+
+/**
+ * Removes every container, network and volume labelled with this instance (a crashed or
+ * restarted server's boxes, or a test's). Returns how many of each went.
+ */
+export async function removeLeftovers(docker: Docker, instance: string, log: (l: string) => void):
+  Promise<{ containers: number; networks: number; volumes: number }> {
+  const filters = { label: [`${LABEL.instance}=${instance}`] };
+  const counts = { containers: 0, networks: 0, volumes: 0 };
+  // Containers first (in parallel: a server stopping with many boxes), then what they used.
+  // A failure (say, a box created meanwhile still on a network) is logged, not thrown: the
+  // rest still goes, and the next sweep gets the remainder.
+  const settle = async (kind: keyof typeof counts, what: string, remove: () => Promise<unknown>): Promise<void> => {
+    try {
+      await remove();
+      counts[kind]++;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) counts[kind]++;
+      else log(`termlab: could not remove ${what}: ${(err as Error).message}`);
+    }
+  };
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(containers.map((c) => settle('containers', `container ${c.Names[0] ?? c.Id}`,
+    () => docker.getContainer(c.Id).remove({ force: true, v: true }))));
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(networks.map((n) => settle('networks', `network ${n.Name}`, () => docker.getNetwork(n.Id).remove())));
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  await Promise.all(volumes.map((v) => settle('volumes', `volume ${v.Name}`, () => docker.getVolume(v.Name).remove({ force: true }))));
+  if (counts.containers + counts.networks + counts.volumes > 0) {
+    log(`termlab: removed leftovers of instance ${instance}: ${counts.containers} containers, ` +
+      `${counts.networks} networks, ${counts.volumes} volumes`);
+  }
+  return counts;
+}
+
+/**
+ * Bytes the box has written to its writable layer (the container's overlay upper dir; the
+ * tmpfs mounts are bounded by their size= and not counted). Walks the layer: call it every
+ * few seconds per box at most.
+ */
+export async function boxWritableBytes(docker: Docker, id: string): Promise<number> {
+  const info = (await docker.getContainer(id).inspect({ size: true } as Docker.ContainerInspectOptions)) as { SizeRw?: number };
+  return info.SizeRw ?? 0;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The command was killed at timeoutMs (exitCode is then 124, as with coreutils timeout). */
+  timedOut: boolean;
+}
+
+export interface ExecOptions {
+  /** Default 30 s. */
+  timeoutMs?: number;
+  /** Output kept per stream, in bytes (a hostile box could print forever); default 1 MiB. */
+  maxBytes?: number;
+  user?: string;
+  env?: string[];
+  workingDir?: string;
+}
+
+/** Runs a command in a box out of band (no tty), through the Engine API; for checks and tests. */
+export async function execInBox(docker: Docker, id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const maxBytes = opts.maxBytes ?? 1024 * 1024;
+  const exec = await docker.getContainer(id).exec({
+    Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false,
+    ...(opts.user ? { User: opts.user } : {}), ...(opts.env ? { Env: opts.env } : {}),
+    ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}),
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out = { stdout: new Capped(maxBytes), stderr: new Capped(maxBytes) };
+  let timedOut = false;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      timedOut = true;
+      // Kill the command and what it started, from the host (the engine's host, as root).
+      exec.inspect().then((i) => { if (i.Pid) killTree(i.Pid); }).catch(() => {})
+        .finally(() => { stream.destroy(); resolve(); });
+    }, timeoutMs);
+    demux(stream, (kind, chunk) => (kind === 2 ? out.stderr : out.stdout).push(chunk));
+    stream.on('end', () => { clearTimeout(timer); resolve(); });
+    stream.on('close', () => { clearTimeout(timer); resolve(); });
+    stream.on('error', (e: Error) => { clearTimeout(timer); if (timedOut) resolve(); else reject(e); });
+  });
+  let exitCode = timedOut ? 124 : -1; // -1: the engine never reported an exit code
+  if (!timedOut) {
+    // The stream can end a moment before the engine records the exit code.
+    for (let i = 0; i < 50; i++) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null) { exitCode = info.ExitCode; break; }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return { exitCode, stdout: out.stdout.text(), stderr: out.stderr.text(), timedOut };
+}
+
+/** argv for an interactive shell in a box (node-pty runs it): docker -H unix://SOCK exec -it ID CMD... */
+export function execArgv(socketPath: string, id: string, cmd: string[] = ['bash', '-l']): string[] {
+  return ['docker', '-H', `unix://${socketPath}`, 'exec', '-it', '--detach-keys', DETACH_KEYS,
+    '-e', 'TERM=xterm-256color', id, ...cmd];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** SIGKILLs pid and all its descendants (found through /proc; children first is not needed). */
+function killTree(pid: number): void {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so cut after the last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch { /* exited meanwhile */ }
+  }
+  const all: number[] = [];
+  const walk = (p: number): void => { all.push(p); (children.get(p) ?? []).forEach(walk); };
+  walk(pid);
+  for (const p of all) {
+    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
+class Capped {
+  private parts: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(b: Buffer): void {
+    if (this.size >= this.max) return;
+    const take = b.subarray(0, this.max - this.size);
+    this.parts.push(take);
+    this.size += take.length;
+  }
+  text(): string { return Buffer.concat(this.parts).toString('utf8'); }
+}
+
+/** Splits the engine's multiplexed stdout/stderr stream (8-byte frame headers) into chunks. */
+function demux(stream: NodeJS.ReadableStream, onChunk: (kind: number, chunk: Buffer) => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  stream.on('data', (data: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, data]) : data;
+    while (buf.length >= 8) {
+      const size = buf.readUInt32BE(4);
+      if (buf.length < 8 + size) break;
+      onChunk(buf[0] ?? 1, buf.subarray(8, 8 + size));
+      buf = buf.subarray(8 + size);
+    }
+  });
+}
+
+/** Follows the box's output until the entrypoint says ready (or failed, or the box exits). */
+async function waitForReady(docker: Docker, id: string, timeoutMs: number): Promise<void> {
+  const stream = (await docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  let text = '';
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      stream.destroy();
+      if (err) reject(err); else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`box not ready after ${timeoutMs / 1000} s:\n${text.slice(-2000)}`)), timeoutMs);
+    demux(stream, (_kind, chunk) => {
+      text += chunk.toString();
+      if (text.includes(READY_LINE)) done();
+      else if (text.includes(FAILED_LINE)) done(new Error(`box failed to start:\n${text.slice(-2000)}`));
+    });
+    stream.on('end', () => done(new Error(`box exited before it was ready:\n${text.slice(-2000)}`)));
+    stream.on('error', (e: Error) => done(e));
+  });
+}
+
+/**
+ * Lets the box's (remapped) root make child cgroups under its own cgroup, which an inner engine
+ * needs: chowns the box's folder in each v1 hierarchy, and its cgroup.procs/tasks, to the
+ * remapped root. The limit files stay root's, so the box cannot raise its own limits; children
+ * it makes are bounded by the parent (hierarchical accounting).
+ */
+function handOverCgroups(pid: number): void {
+  if (process.getuid?.() !== 0) throw new Error('the docker profile needs the lab server to run as root (cgroup hand-over)');
+  // Who the box's root is on the host, from the box's own maps ("0 100000 65536").
+  const hostIdOfRoot = (file: string): number => {
+    const line = readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\n').map((l) => l.trim().split(/\s+/))
+      .find((f) => f[0] === '0');
+    return Number(line?.[1] ?? NaN);
+  };
+  const uid = hostIdOfRoot('uid_map');
+  const gid = hostIdOfRoot('gid_map');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`cannot read the uid/gid maps of pid ${pid}`);
+  if (uid === 0) return; // engine without remapping (TERMLAB_ALLOW_UNREMAPPED): root owns them already
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[2] === 'cgroup')
+    .map((f) => ({ dir: f[1] ?? '', opts: new Set((f[3] ?? '').split(',')) }));
+  let handed = 0;
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
+    const [hid, ctrls, rel] = line.split(':');
+    if (hid === '0' || !ctrls || !rel || rel === '/') continue;
+    const mount = mounts.find((m) => ctrls.split(',').every((c) => m.opts.has(c)));
+    if (!mount) continue;
+    const dir = path.join(mount.dir, rel);
+    for (const p of [dir, path.join(dir, 'cgroup.procs'), path.join(dir, 'tasks')]) {
+      if (existsSync(p)) chownSync(p, uid, gid);
+    }
+    handed++;
+  }
+  if (handed === 0) throw new Error(`no cgroup v1 folders found for pid ${pid}`);
+}
+
+interface SessionNet { id: string; name: string }
+
+/** The session's network: found by labels, else created with a free /24 from the pool. */
+async function ensureSessionNetwork(docker: Docker, instance: string, session: string, internet: boolean): Promise<SessionNet> {
+  const name = `tl-${instance}-${session}`;
+  // Linux caps interface names at 15 characters: tl-i/tl-e plus 11 hex of the network name.
+  const bridge = (internet ? BRIDGE_PREFIX_INTERNET : BRIDGE_PREFIX_INTERNAL) +
+    createHash('sha256').update(name).digest('hex').slice(0, 11);
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const found = await docker.listNetworks({
+      filters: { label: [`${LABEL.instance}=${instance}`, `${LABEL.session}=${session}`] },
+    });
+    const existing = found.find((n) => n.Name === name);
+    if (existing) {
+      if (existing.Labels?.[LABEL.internet] !== String(internet)) {
+        throw new Error(`session ${session} already has a network with internet=${existing.Labels?.[LABEL.internet]}`);
+      }
+      return { id: existing.Id, name };
+    }
+    const subnet = await freeSubnet(docker, attempt);
+    try {
+      const net = await docker.createNetwork({
+        Name: name, Driver: 'bridge', CheckDuplicate: true, Internal: !internet, EnableIPv6: false,
+        IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] },
+        Options: {
+          'com.docker.network.bridge.name': bridge,
+          'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': String(internet),
+        },
+        Labels: {
+          [LABEL.instance]: instance, [LABEL.session]: session,
+          [LABEL.role]: 'network', [LABEL.internet]: String(internet),
+        },
+      });
+      return { id: net.id, name };
+    } catch (err) {
+      lastErr = err; // raced with another box of this session, or the subnet was just taken
+    }
+  }
+  throw new Error(`could not create network ${name}: ${(lastErr as Error)?.message}`);
+}
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+}
+
+function cidrRange(cidr: string): [number, number] | null {
+  const [ip, bits] = cidr.split('/');
+  if (!ip || !bits || ip.includes(':')) return null;
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(ipToInt(ip) / size) * size;
+  return [start, start + size - 1];
+}
+
+/** A /24 from the pool overlapping no existing network; `skip` moves past ones lost to races. */
+async function freeSubnet(docker: Docker, skip: number): Promise<string> {
+  const pool = cidrRange(process.env.TERMLAB_SUBNET_POOL ?? DEFAULT_SUBNET_POOL);
+  if (!pool) throw new Error('TERMLAB_SUBNET_POOL must be an IPv4 CIDR');
+  const used = (await docker.listNetworks())
+    .flatMap((n) => n.IPAM?.Config ?? [])
+    .map((c) => cidrRange(c.Subnet ?? ''))
+    .filter((r): r is [number, number] => r !== null);
+  let skipped = 0;
+  for (let start = pool[0]; start + 255 <= pool[1]; start += 256) {
+    if (used.some(([a, b]) => a <= start + 255 && start <= b)) continue;
+    if (skipped++ < skip) continue;
+    return `${[start >>> 24, (start >>> 16) & 255, (start >>> 8) & 255, 0].join('.')}/24`;
+  }
+  throw new Error(`no free /24 left in ${process.env.TERMLAB_SUBNET_POOL ?? DEFAULT_SUBNET_POOL}`);
+}
+
+async function removeNetworkIfUnused(docker: Docker, networkId: string): Promise<void> {
+  if (!networkId) return;
+  try {
+    const info = (await docker.getNetwork(networkId).inspect()) as { Containers?: Record<string, unknown> };
+    if (Object.keys(info.Containers ?? {}).length === 0) await docker.getNetwork(networkId).remove();
+  } catch {
+    // gone already, or a box joined meanwhile (the engine refuses: "has active endpoints")
+  }
+}
+
+function ignore404(err: unknown): void {
+  if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+}

@@ -1,0 +1,51 @@
+// A bounded log of a terminal's output bytes, addressed by absolute offset since the shell started.
+// It lets a reconnecting client resume exactly where it stopped: nothing lost, nothing shown twice.
+
+export class OutputLog {
+  private readonly buf: Buffer;
+  /** Absolute offset just past the newest byte. */
+  private end = 0;
+
+  constructor(readonly capacity: number) {
+    this.buf = Buffer.alloc(capacity);
+  }
+
+  /** Offset just past the newest byte: the offset the next byte will get. */
+  get endOffset(): number { return this.end; }
+  /** Oldest offset still held. */
+  get startOffset(): number { return Math.max(0, this.end - this.capacity); }
+
+  append(chunk: Uint8Array): void {
+    let data = chunk;
+    if (data.byteLength > this.capacity) {
+      this.end += data.byteLength - this.capacity;
+      data = data.subarray(data.byteLength - this.capacity);
+    }
+    const at = this.end % this.capacity;
+    const first = Math.min(data.byteLength, this.capacity - at);
+    this.buf.set(data.subarray(0, first), at);
+    if (first < data.byteLength) this.buf.set(data.subarray(first), 0);
+    this.end += data.byteLength;
+  }
+
+  /** Whether every byte from `offset` to the end is still held. */
+  holds(offset: number): boolean {
+    return offset >= this.startOffset && offset <= this.end;
+  }
+
+  /** Copies of the bytes from `offset` to the end, in pieces of at most `maxChunk` bytes. */
+  *read(offset: number, maxChunk = 64 * 1024): Generator<{ offset: number; bytes: Buffer }> {
+    if (!this.holds(offset)) throw new RangeError(`offset ${offset} is outside the log (${this.startOffset}..${this.end})`);
+    let pos = offset;
+    while (pos < this.end) {
+      const len = Math.min(maxChunk, this.end - pos);
+      const at = pos % this.capacity;
+      const first = Math.min(len, this.capacity - at);
+      const bytes = Buffer.allocUnsafe(len);
+      this.buf.copy(bytes, 0, at, at + first);
+      if (first < len) this.buf.copy(bytes, first, 0, len - first);
+      yield { offset: pos, bytes };
+      pos += len;
+    }
+  }
+}

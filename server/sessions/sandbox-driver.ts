@@ -1,0 +1,25 @@
+// What sessions need from the sandbox layer. server/sandbox/driver.ts implements it on Docker.
+import type { SandboxProfile } from '../../protocol/api.js';
+
+export interface BoxHandle {
+  id: string;
+  session: string;
+  profile: SandboxProfile;
+}
+
+export interface BoxRequest {
+  session: string;
+  profile: SandboxProfile;
+  hostname: string;
+  internet: boolean;
+}
+
+export interface SandboxDriver {
+  create(request: BoxRequest): Promise<BoxHandle>;
+  destroy(box: BoxHandle): Promise<void>;
+  /** argv that opens an interactive login shell in the box (run under a pty). */
+  shellArgv(box: BoxHandle): string[];
+  /** Bytes the box has written outside its bounded mounts; the sweeper ends boxes over their quota. */
+  writableBytes(box: BoxHandle): Promise<number>;
+  diskQuotaBytes(profile: SandboxProfile): number;
+}

@@ -1,0 +1,158 @@
+// Creates, finds and ends sessions; keeps a pool of pre-started boxes; sweeps idle, expired and
+// over-quota sessions.
+import crypto from 'node:crypto';
+import type { SandboxProfile } from '../../protocol/api.js';
+import type { ExitReason } from '../../protocol/messages.js';
+import type { Config } from '../config.js';
+import type { Lab } from '../labs/catalog.js';
+import type { Logger } from '../log.js';
+import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
+import { Session } from './session.js';
+
+export class SessionError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+}
+
+/** 32 random bytes, URL-safe: the session's only credential. */
+export function newToken(): string { return crypto.randomBytes(32).toString('base64url'); }
+function newSessionId(): string { return crypto.randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').toLowerCase(); }
+function tokenKey(token: string): string { return crypto.createHash('sha256').update(token).digest('hex'); }
+
+interface PooledBox { session: string; box: BoxHandle }
+
+export class SessionManager {
+  /** Keyed by a hash of the token, so lookups do not compare secrets byte by byte. */
+  private readonly byTokenKey = new Map<string, Session>();
+  private readonly byIdMap = new Map<string, Session>();
+  private readonly pool = new Map<SandboxProfile, PooledBox[]>();
+  private readonly filling = new Map<SandboxProfile, number>();
+  private starting = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  /** Boxes being destroyed or pre-started now; stop() waits for them so nothing races the final sweep. */
+  private readonly ending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly driver: SandboxDriver,
+    private readonly labs: () => Map<string, Lab>,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
+    this.sweepTimer.unref();
+    for (const profile of ['shell', 'docker'] as const) this.fillPool(profile);
+  }
+
+  get count(): number { return this.byIdMap.size; }
+  get pooled(): Record<string, number> {
+    return Object.fromEntries([...this.pool].map(([p, boxes]) => [p, boxes.length]));
+  }
+  sessions(): Session[] { return [...this.byIdMap.values()]; }
+
+  byToken(token: string): Session | undefined { return this.byTokenKey.get(tokenKey(token)); }
+  byId(id: string): Session | undefined { return this.byIdMap.get(id); }
+
+  async create(labId: string): Promise<Session> {
+    if (this.stopping) throw new SessionError(503, 'stopping', 'the server is shutting down');
+    const lab = this.labs().get(labId);
+    if (!lab) throw new SessionError(404, 'no-such-lab', `there is no lab "${labId}"`);
+    if (this.byIdMap.size + this.starting >= this.config.maxSessions) {
+      throw new SessionError(503, 'at-capacity', `all ${this.config.maxSessions} session slots are in use; try again later`);
+    }
+    this.starting++;
+    let pooled: PooledBox | undefined;
+    try {
+      pooled = lab.internet ? undefined : this.pool.get(lab.profile)?.shift();
+      const id = pooled?.session ?? newSessionId();
+      const box = pooled?.box ?? await this.driver.create({ session: id, profile: lab.profile, hostname: 'lab', internet: lab.internet });
+      const session = new Session(id, newToken(), lab, box, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs);
+      this.byIdMap.set(id, session);
+      this.byTokenKey.set(tokenKey(session.token), session);
+      this.log.info({ session: id, lab: lab.id, profile: lab.profile, pooled: Boolean(pooled) }, 'session started');
+      return session;
+    } catch (err) {
+      this.log.error({ err, lab: labId }, 'box creation failed');
+      throw new SessionError(503, 'box-failed', `could not start a ${lab.profile} box: ${(err as Error).message}`);
+    } finally {
+      this.starting--;
+      if (pooled) this.fillPool(lab.profile);
+    }
+  }
+
+  async end(session: Session, reason: ExitReason): Promise<void> {
+    if (!this.byIdMap.has(session.id)) return;
+    this.byIdMap.delete(session.id);
+    this.byTokenKey.delete(tokenKey(session.token));
+    this.log.info({ session: session.id, reason, ageS: Math.round((Date.now() - session.createdAt) / 1000) }, 'session ended');
+    const done = session.end(reason).catch((err: Error) => {
+      this.log.error({ err, session: session.id }, 'destroying the box failed; the next sweep of leftovers removes it');
+    });
+    this.ending.add(done);
+    await done;
+    this.ending.delete(done);
+  }
+
+  /** Ends sessions idle (no client) past the timeout, past their lifetime, or over their disk quota. */
+  async sweep(): Promise<void> {
+    const now = Date.now();
+    const work: Promise<void>[] = [];
+    for (const session of this.byIdMap.values()) {
+      if (session.endReason) {
+        work.push(this.end(session, session.endReason));
+      } else if (now >= session.expiresAt) {
+        work.push(this.end(session, 'max-lifetime'));
+      } else if (session.attachedClients === 0 && session.idleForMs >= session.idleTimeoutMs) {
+        work.push(this.end(session, 'idle-timeout'));
+      } else {
+        work.push(this.checkDisk(session));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const pooled = [...this.pool.values()].flat();
+    this.pool.clear();
+    await Promise.all([
+      ...this.sessions().map((s) => this.end(s, 'server-stopping')),
+      ...pooled.map((p) => this.driver.destroy(p.box).catch(() => {})),
+      ...this.ending,
+    ]);
+  }
+
+  private async checkDisk(session: Session): Promise<void> {
+    try {
+      const used = await this.driver.writableBytes(session.box);
+      if (used > this.driver.diskQuotaBytes(session.box.profile)) {
+        this.log.warn({ session: session.id, used }, 'disk quota exceeded');
+        await this.end(session, 'box-failed');
+      }
+    } catch { /* the box is going away; the lifetime checks still apply */ }
+  }
+
+  private fillPool(profile: SandboxProfile): void {
+    const want = this.config.pool[profile] ?? 0;
+    const have = (this.pool.get(profile)?.length ?? 0) + (this.filling.get(profile) ?? 0);
+    for (let i = have; i < want && !this.stopping; i++) {
+      this.filling.set(profile, (this.filling.get(profile) ?? 0) + 1);
+      const session = newSessionId();
+      const creating: Promise<void> = this.driver.create({ session, profile, hostname: 'lab', internet: false })
+        .then((box) => {
+          if (this.stopping) return this.driver.destroy(box);
+          const list = this.pool.get(profile) ?? [];
+          list.push({ session, box });
+          this.pool.set(profile, list);
+        })
+        .catch((err: Error) => this.log.error({ err, profile }, 'pre-starting a box failed'))
+        .finally(() => {
+          this.filling.set(profile, (this.filling.get(profile) ?? 1) - 1);
+          this.ending.delete(creating);
+        });
+      this.ending.add(creating);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+// One shell in a box, seen through a pty: sequenced output, replay on reconnect, and flow control.
+// The shell is read only as fast as the slower of the attached client and the screen mirror, so a
+// `yes` flood neither grows server memory nor floods the browser.
+import pty from 'node-pty';
+import { FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
+import { OutputLog } from './output-log.js';
+import { ScreenMirror } from './screen-mirror.js';
+
+/** Where a terminal's output goes: the one WebSocket client attached to it. */
+export interface TerminalClient {
+  sendOutput(offset: number, bytes: Uint8Array): void;
+  sendSnapshot(offset: number, screen: string): void;
+}
+
+export interface TerminalStreamOptions {
+  argv: string[];
+  cols: number;
+  rows: number;
+  env?: Record<string, string>;
+  /** Bytes of output kept for replay. */
+  logBytes?: number;
+  scrollback?: number;
+  /** Start a new shell when the old one exits (the learner typed `exit`), unless it keeps dying at once. */
+  respawn?: boolean;
+}
+
+export type OutputListener = (offset: number, bytes: Uint8Array) => void;
+
+export class TerminalStream {
+  private proc: pty.IPty;
+  private spawnedAt = 0;
+  private quickExits = 0;
+  private disposed = false;
+  private readonly log: OutputLog;
+  private readonly mirror: ScreenMirror;
+  private client: TerminalClient | undefined;
+  /** Offset up to which output went to the current client, and up to which it confirmed processing. */
+  private sent = 0;
+  private acked = 0;
+  private paused = false;
+  private exited = false;
+  private cols: number;
+  private rows: number;
+  private readonly outputListeners = new Set<OutputListener>();
+  private readonly exitListeners = new Set<(code: number) => void>();
+
+  constructor(private readonly opts: TerminalStreamOptions) {
+    this.cols = opts.cols;
+    this.rows = opts.rows;
+    this.log = new OutputLog(opts.logBytes ?? 1024 * 1024);
+    this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => this.updateFlow());
+    this.proc = this.spawn();
+  }
+
+  private spawn(): pty.IPty {
+    const [file, ...args] = this.opts.argv;
+    if (!file) throw new Error('TerminalStream needs a command');
+    const proc = pty.spawn(file, args, {
+      name: 'xterm-256color',
+      cols: this.cols,
+      rows: this.rows,
+      encoding: null,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.opts.env },
+    } as pty.IPtyForkOptions);
+    this.spawnedAt = Date.now();
+    proc.onData((data) => { if (this.proc === proc) this.onData(data as unknown as Buffer); });
+    proc.onExit(({ exitCode }) => { if (this.proc === proc) this.onProcExit(exitCode); });
+    return proc;
+  }
+
+  private onProcExit(exitCode: number): void {
+    if (this.disposed) return;
+    this.quickExits = Date.now() - this.spawnedAt < 2000 ? this.quickExits + 1 : 0;
+    if (this.opts.respawn && this.quickExits < 3) {
+      this.onData(Buffer.from(`\r\n\x1b[2m[shell exited with status ${exitCode}; starting a new one]\x1b[0m\r\n`));
+      this.paused = false;
+      this.proc = this.spawn();
+      this.updateFlow();
+      return;
+    }
+    this.exited = true;
+    this.exitListeners.forEach((f) => f(exitCode));
+  }
+
+  get endOffset(): number { return this.log.endOffset; }
+  get size(): { cols: number; rows: number } { return { cols: this.cols, rows: this.rows }; }
+  get isPaused(): boolean { return this.paused; }
+  get hasExited(): boolean { return this.exited; }
+  get pid(): number { return this.proc.pid; }
+
+  /** Every output chunk, in order, whether or not a client is attached (recordings use this). */
+  onOutput(listener: OutputListener): () => void {
+    this.outputListeners.add(listener);
+    return () => this.outputListeners.delete(listener);
+  }
+
+  onExit(listener: (code: number) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  /**
+   * Makes `client` the one receiving output. With `resumeFrom` still in the log the client gets the
+   * bytes after it; otherwise it gets a snapshot of the screen, then the bytes after the snapshot.
+   * Returns the previous client, which no longer receives anything.
+   */
+  async attach(client: TerminalClient, size: { cols: number; rows: number }, resumeFrom?: number): Promise<TerminalClient | undefined> {
+    const previous = this.client;
+    this.client = undefined;
+    this.resize(size.cols, size.rows);
+    let start: number;
+    if (resumeFrom !== undefined && this.log.holds(resumeFrom)) {
+      start = resumeFrom;
+    } else {
+      let snap = this.mirror.snapshot();
+      if (!this.log.holds(snap.offset)) {
+        await this.mirror.drained();
+        snap = this.mirror.snapshot();
+      }
+      client.sendSnapshot(snap.offset, snap.data);
+      start = snap.offset;
+    }
+    for (const { offset, bytes } of this.log.read(start)) client.sendOutput(offset, bytes);
+    this.client = client;
+    this.sent = this.log.endOffset;
+    this.acked = start;
+    this.updateFlow();
+    return previous;
+  }
+
+  detach(client: TerminalClient): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.updateFlow();
+  }
+
+  /** The client has processed output up to `offset`. False when it claims more than was sent. */
+  ack(client: TerminalClient, offset: number): boolean {
+    if (this.client !== client) return true;
+    if (offset > this.sent) return false;
+    if (offset > this.acked) {
+      this.acked = offset;
+      this.updateFlow();
+    }
+    return true;
+  }
+
+  write(data: string): void {
+    if (!this.exited) this.proc.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (cols === this.cols && rows === this.rows) return;
+    this.cols = cols;
+    this.rows = rows;
+    this.mirror.resize(cols, rows);
+    if (!this.exited) this.proc.resize(cols, rows);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.client = undefined;
+    this.outputListeners.clear();
+    if (!this.exited) {
+      try { this.proc.kill(); } catch { /* already gone */ }
+    }
+    this.mirror.dispose();
+  }
+
+  private onData(chunk: Buffer): void {
+    const offset = this.log.endOffset;
+    this.log.append(chunk);
+    this.mirror.write(chunk);
+    for (const listener of this.outputListeners) listener(offset, chunk);
+    if (this.client) {
+      this.client.sendOutput(offset, chunk);
+      this.sent = this.log.endOffset;
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    const unacked = this.client ? this.sent - this.acked : 0;
+    const pressure = Math.max(unacked, this.mirror.pending);
+    if (!this.paused && pressure > FLOW_HIGH_WATER) {
+      this.paused = true;
+      if (!this.exited) this.proc.pause();
+    } else if (this.paused && pressure <= FLOW_LOW_WATER) {
+      this.paused = false;
+      if (!this.exited) this.proc.resume();
+    }
+  }
+}

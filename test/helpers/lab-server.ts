@@ -1,0 +1,40 @@
+// Starts a real lab server (real engine, real boxes) on a free port for one test file.
+import crypto from 'node:crypto';
+import { loadConfig, type Config } from '../../server/config.js';
+import { startLabServer, type LabServer } from '../../server/lab-server.js';
+import { createLogger } from '../../server/log.js';
+
+export function testInstance(): string {
+  return `t-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<LabServer> {
+  const config = loadConfig(process.env, {
+    port: 0,
+    host: '127.0.0.1',
+    instance: testInstance(),
+    pool: { shell: 0, docker: 0 },
+    logLevel: process.env.TERMLAB_LOG_LEVEL === undefined ? 'warn' : loadConfig().logLevel,
+    ...overrides,
+  });
+  return startLabServer(config, createLogger(config.logLevel));
+}
+
+/** POST /api/sessions; returns the SessionInfo JSON. */
+export async function createSession(server: LabServer, lab: string): Promise<{ id: string; token: string }> {
+  const res = await fetch(`${server.url}/api/sessions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lab }),
+  });
+  if (res.status !== 201) throw new Error(`creating a ${lab} session: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; token: string };
+}
+
+export async function until<T>(what: string, probe: () => T | Promise<T>, ms = 15_000, every = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}

@@ -1,0 +1,103 @@
+// A Node client of the terminal protocol (tests and the benchmark): hello, input, acks, and the
+// output reassembled by offset.
+import WebSocket from 'ws';
+import { WS_PATH } from '../../protocol/api.js';
+import {
+  FRAME_SNAPSHOT, PROTOCOL_VERSION, decodeBinaryFrame, type ClientMessage, type ServerMessage,
+} from '../../protocol/messages.js';
+
+export class ProtocolClient {
+  readonly messages: ServerMessage[] = [];
+  /** Output bytes in order (after the last snapshot, if any). */
+  output = Buffer.alloc(0);
+  snapshot: string | undefined;
+  offset = 0;
+  closeCode: number | undefined;
+  closeReason = '';
+  private waiters: Array<() => void> = [];
+  autoAck = true;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) {
+        const frame = decodeBinaryFrame(new Uint8Array(data));
+        if (frame.kind === FRAME_SNAPSHOT) {
+          this.snapshot = Buffer.from(frame.payload).toString();
+          this.output = Buffer.alloc(0);
+          this.offset = frame.offset;
+        } else {
+          const skip = Math.max(0, this.offset - frame.offset);
+          if (frame.offset > this.offset) throw new Error(`gap in output: got ${frame.offset}, have ${this.offset}`);
+          const fresh = Buffer.from(frame.payload).subarray(skip);
+          this.output = Buffer.concat([this.output, fresh]);
+          this.offset += fresh.length;
+          if (this.autoAck) this.send({ type: 'ack', offset: this.offset });
+        }
+      } else {
+        this.messages.push(JSON.parse(data.toString()) as ServerMessage);
+      }
+      this.waiters.splice(0).forEach((f) => f());
+    });
+    ws.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+      this.waiters.splice(0).forEach((f) => f());
+    });
+  }
+
+  static async connect(baseUrl: string, headers: Record<string, string> = {}): Promise<ProtocolClient> {
+    const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + WS_PATH, { headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    return new ProtocolClient(ws);
+  }
+
+  /** Connects and says hello; resolves on ready. */
+  static async open(baseUrl: string, token: string, opts: { cols?: number; rows?: number; resumeFrom?: number } = {}): Promise<ProtocolClient> {
+    const client = await ProtocolClient.connect(baseUrl);
+    client.offset = opts.resumeFrom ?? 0;
+    client.send({ type: 'hello', v: PROTOCOL_VERSION, token, terminal: 'main', cols: opts.cols ?? 80, rows: opts.rows ?? 24, resumeFrom: opts.resumeFrom });
+    await client.waitFor('ready', () => client.messages.some((m) => m.type === 'ready'));
+    return client;
+  }
+
+  get text(): string { return this.output.toString(); }
+
+  send(msg: ClientMessage | Record<string, unknown>): void { this.ws.send(JSON.stringify(msg)); }
+  sendRaw(data: string | Buffer, binary = false): void { this.ws.send(data, { binary }); }
+  type(data: string): void { this.send({ type: 'input', data }); }
+
+  errors(): Array<Extract<ServerMessage, { type: 'error' }>> {
+    return this.messages.filter((m): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error');
+  }
+
+  /** Resolves when `cond` holds, checked after every frame; rejects after `ms`. */
+  waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; output so far: ${JSON.stringify(this.text.slice(-400))}`)), ms);
+      const check = () => {
+        if (cond()) { clearTimeout(timer); resolve(); } else if (this.closeCode !== undefined) {
+          clearTimeout(timer); reject(new Error(`socket closed (${this.closeCode} ${this.closeReason}) waiting for ${what}`));
+        } else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  waitForText(pattern: RegExp | string, ms?: number): Promise<void> {
+    const test = typeof pattern === 'string' ? (s: string) => s.includes(pattern) : (s: string) => pattern.test(s);
+    return this.waitFor(`output ${pattern}`, () => test(this.text), ms);
+  }
+
+  waitForClose(ms = 10_000): Promise<void> {
+    return this.waitFor('close', () => this.closeCode !== undefined, ms).catch((err) => {
+      if (this.closeCode === undefined) throw err;
+    });
+  }
+
+  close(): void { this.ws.close(); }
+}

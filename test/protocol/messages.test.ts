@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  FRAME_OUTPUT, FRAME_SNAPSHOT, MAX_COLS, decodeBinaryFrame, encodeBinaryFrame, errorMessage,
+} from '../../protocol/messages.js';
+import { parseClientMessage } from '../../protocol/validate.js';
+
+const token = 'a'.repeat(43);
+
+test('a valid hello parses, with terminal defaulting to main', () => {
+  const r = parseClientMessage(JSON.stringify({ type: 'hello', v: 1, token, cols: 80, rows: 24 }));
+  assert.ok(r.ok);
+  assert.equal(r.ok && r.message.type === 'hello' && r.message.terminal, 'main');
+});
+
+test('bad JSON, unknown types, extra fields and out-of-range sizes are each named', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['{not json', 'bad-json', /not valid JSON/],
+    [JSON.stringify({ type: 'launch-missiles' }), 'bad-message', /type/],
+    [JSON.stringify({ type: 'resize', cols: MAX_COLS + 1, rows: 10 }), 'bad-message', /cols/],
+    [JSON.stringify({ type: 'resize', cols: 80, rows: 24, extra: 1 }), 'bad-message', /extra/],
+    [JSON.stringify({ type: 'input', data: '' }), 'bad-message', /data/],
+    [JSON.stringify({ type: 'ack', offset: -1 }), 'bad-message', /offset/],
+    [JSON.stringify({ type: 'hello', v: 2, token, cols: 80, rows: 24 }), 'bad-version', /v1/],
+    [JSON.stringify({ type: 'hello', v: 1, token: 'short', cols: 80, rows: 24 }), 'bad-message', /token/],
+    [JSON.stringify(null), 'bad-message', /./],
+    [JSON.stringify([1, 2]), 'bad-message', /./],
+  ];
+  for (const [text, code, pattern] of cases) {
+    const r = parseClientMessage(text);
+    assert.equal(r.ok, false, text);
+    if (!r.ok) {
+      assert.equal(r.code, code, text);
+      assert.match(r.message, pattern, text);
+    }
+  }
+});
+
+test('binary frames round-trip their kind, offset and payload', () => {
+  const payload = new TextEncoder().encode('héllo \x1b[31mred\x1b[0m');
+  for (const kind of [FRAME_OUTPUT, FRAME_SNAPSHOT] as const) {
+    const frame = decodeBinaryFrame(encodeBinaryFrame(kind, 2 ** 40 + 7, payload));
+    assert.equal(frame.kind, kind);
+    assert.equal(frame.offset, 2 ** 40 + 7);
+    assert.deepEqual([...frame.payload], [...payload]);
+  }
+  assert.throws(() => decodeBinaryFrame(new Uint8Array(3)), /shorter than its header/);
+  assert.throws(() => decodeBinaryFrame(new Uint8Array(12).fill(9)), /unknown binary frame kind 9/);
+});
+
+test('fatal errors are marked fatal, others not', () => {
+  assert.equal(errorMessage('bad-token').fatal, true);
+  assert.equal(errorMessage('bad-json').fatal, false);
+});

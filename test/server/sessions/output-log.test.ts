@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OutputLog } from '../../../server/sessions/output-log.js';
+
+function readAll(log: OutputLog, from: number, chunk?: number): string {
+  return [...log.read(from, chunk)].map((c) => c.bytes.toString()).join('');
+}
+
+test('keeps the newest bytes by absolute offset across wrap-around', () => {
+  const log = new OutputLog(10);
+  log.append(Buffer.from('abcdef'));
+  log.append(Buffer.from('ghijkl'));
+  assert.equal(log.endOffset, 12);
+  assert.equal(log.startOffset, 2);
+  assert.equal(readAll(log, 2), 'cdefghijkl');
+  assert.equal(readAll(log, 9, 2), 'jkl');
+  assert.equal(log.holds(1), false);
+  assert.throws(() => [...log.read(1)], /outside the log/);
+});
+
+test('a chunk larger than the capacity keeps its tail', () => {
+  const log = new OutputLog(4);
+  log.append(Buffer.from('0123456789'));
+  assert.equal(log.endOffset, 10);
+  assert.equal(readAll(log, 6), '6789');
+});
+
+test('read yields pieces with their offsets', () => {
+  const log = new OutputLog(100);
+  log.append(Buffer.from('x'.repeat(25)));
+  const pieces = [...log.read(0, 10)].map((c) => [c.offset, c.bytes.length]);
+  assert.deepEqual(pieces, [[0, 10], [10, 10], [20, 5]]);
+  assert.deepEqual([...log.read(25)], []);
+});

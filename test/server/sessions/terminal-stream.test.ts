@@ -1,0 +1,112 @@
+// TerminalStream against a real local bash under a real pty (the Docker path is tested elsewhere).
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { FLOW_HIGH_WATER } from '../../../protocol/messages.js';
+import { TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
+
+class Collector implements TerminalClient {
+  chunks: Array<{ offset: number; bytes: Buffer }> = [];
+  snapshots: Array<{ offset: number; screen: string }> = [];
+  sendOutput(offset: number, bytes: Uint8Array): void { this.chunks.push({ offset, bytes: Buffer.from(bytes) }); }
+  sendSnapshot(offset: number, screen: string): void { this.snapshots.push({ offset, screen }); }
+  get text(): string { return Buffer.concat(this.chunks.map((c) => c.bytes)).toString(); }
+  get end(): number { const last = this.chunks.at(-1); return last ? last.offset + last.bytes.length : 0; }
+}
+
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const live: TerminalStream[] = [];
+afterEach(() => { live.splice(0).forEach((t) => t.dispose()); });
+
+function shell(): TerminalStream {
+  return track(new TerminalStream({ argv: ['bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: '$ ', TERM: 'xterm-256color' } }));
+}
+
+function track(t: TerminalStream): TerminalStream {
+  live.push(t);
+  return t;
+}
+
+test('output arrives in sequence with contiguous offsets', async () => {
+  const t = shell();
+  const c = new Collector();
+  await t.attach(c, { cols: 80, rows: 24 });
+  t.write('echo $((6*7))\r');
+  await until('42', () => /\r42\r\n/.test(c.text));
+  let expect = c.chunks[0]!.offset;
+  for (const chunk of c.chunks) {
+    assert.equal(chunk.offset, expect);
+    expect += chunk.bytes.length;
+  }
+  t.dispose();
+});
+
+test('a client that stops acknowledging pauses the shell; Ctrl-C still stops a flood', async () => {
+  const t = shell();
+  const c = new Collector();
+  await t.attach(c, { cols: 80, rows: 24 });
+  t.write('yes\r');
+  await until('the shell to pause', () => t.isPaused);
+  await new Promise((r) => setTimeout(r, 300));
+  const sent = c.end - c.chunks[0]!.offset;
+  // Paused near the high-water mark: a pty read is at most a few KiB past it.
+  assert.ok(sent <= FLOW_HIGH_WATER + 128 * 1024, `sent ${sent} bytes without acks`);
+  t.write('\x03');
+  t.write('echo done-$((1+1))\r');
+  // The client catches up: acknowledging lets the shell run again, the flood has stopped.
+  const started = Date.now();
+  await until('the prompt after Ctrl-C', () => {
+    t.ack(c, c.end);
+    return c.text.includes('done-2');
+  });
+  assert.ok(Date.now() - started < 5000);
+  t.dispose();
+});
+
+test('resume replays exactly the bytes after the given offset; a fresh client gets a snapshot', async () => {
+  const t = shell();
+  const a = new Collector();
+  await t.attach(a, { cols: 80, rows: 24 });
+  t.write('echo first-$((2*3))\r');
+  await until('first-6', () => a.text.includes('first-6'));
+  const cut = a.end;
+  t.detach(a);
+  t.write('echo second-$((3*3))\r');
+  await until('second output', () => t.endOffset > cut + 20);
+  await new Promise((r) => setTimeout(r, 200));
+
+  const b = new Collector();
+  await t.attach(b, { cols: 80, rows: 24 }, cut);
+  assert.equal(b.snapshots.length, 0);
+  assert.equal(b.chunks[0]!.offset, cut);
+  assert.match(b.text, /second-9/);
+  assert.doesNotMatch(b.text, /first-6/);
+
+  const fresh = new Collector();
+  const replaced = await t.attach(fresh, { cols: 100, rows: 30 });
+  assert.equal(replaced, b);
+  assert.equal(fresh.snapshots.length, 1);
+  const screen = fresh.snapshots[0]!.screen + fresh.text;
+  assert.equal(screen.match(/first-6/g)?.length, 1, 'earlier output is in the snapshot exactly once');
+  assert.equal(t.size.cols, 100);
+  t.dispose();
+});
+
+test('exit starts a new shell in the same stream', async () => {
+  const t = track(new TerminalStream({ argv: ['bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: '$ ' }, respawn: true }));
+  const c = new Collector();
+  await t.attach(c, { cols: 80, rows: 24 });
+  await new Promise((r) => setTimeout(r, 2100)); // not a "quick exit"
+  t.write('exit 3\r');
+  await until('respawn notice', () => c.text.includes('shell exited with status 3'));
+  t.write('echo again-$((5*5))\r');
+  await until('new shell answers', () => c.text.includes('again-25'));
+  assert.equal(t.hasExited, false);
+  t.dispose();
+});

@@ -1,0 +1,82 @@
+// The HTTP API, served by the termlab server at the page's origin (shapes in protocol/api.ts).
+import type { ApiError, CreateSessionRequest, LabListResponse, SessionInfo } from '../protocol/api.js';
+
+/** A failed API call: `status` is the HTTP status (0 when the server could not be reached). */
+export class ApiRequestError extends Error {
+  constructor(message: string, readonly status: number, readonly code: string) {
+    super(message);
+    this.name = 'ApiRequestError';
+  }
+}
+
+export function isApiError(value: unknown): value is ApiError {
+  return typeof value === 'object' && value !== null
+    && typeof (value as ApiError).error === 'string' && typeof (value as ApiError).code === 'string';
+}
+
+async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    throw new ApiRequestError('Cannot reach the termlab server. Check your connection and try again.', 0, 'network');
+  }
+  if (res.ok) return res;
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  if (isApiError(body)) throw new ApiRequestError(body.error, res.status, body.code);
+  throw new ApiRequestError(`The server answered ${res.status} ${res.statusText}`.trim(), res.status, 'http');
+}
+
+function bearer(token: string): HeadersInit {
+  return { Authorization: `Bearer ${token}` };
+}
+
+/** GET /api/labs */
+export async function listLabs(signal?: AbortSignal): Promise<LabListResponse> {
+  const res = await request('/api/labs', { signal });
+  return (await res.json()) as LabListResponse;
+}
+
+/** POST /api/sessions: starts a box for the lab (can take a second or more). */
+export async function createSession(lab: string, signal?: AbortSignal): Promise<SessionInfo> {
+  const body: CreateSessionRequest = { lab };
+  const res = await request('/api/sessions', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+  return (await res.json()) as SessionInfo;
+}
+
+/** GET /api/sessions/:id; resolves to undefined when the session is gone (404). */
+export async function getSession(id: string, token: string, signal?: AbortSignal): Promise<SessionInfo | undefined> {
+  try {
+    const res = await request(`/api/sessions/${encodeURIComponent(id)}`, { headers: bearer(token), signal });
+    return (await res.json()) as SessionInfo;
+  } catch (err) {
+    if (err instanceof ApiRequestError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/** DELETE /api/sessions/:id; a session that is already gone (404) counts as deleted. */
+export async function deleteSession(id: string, token: string): Promise<void> {
+  try {
+    await request(`/api/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) });
+  } catch (err) {
+    if (err instanceof ApiRequestError && err.status === 404) return;
+    throw err;
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

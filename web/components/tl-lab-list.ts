@@ -1,0 +1,220 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import type { LabSummary, SessionInfo } from '../../protocol/api.js';
+import { createSession, errorText, listLabs } from '../api.js';
+import { buttonStyles } from './shared-styles.js';
+
+export interface SessionStartDetail {
+  session: SessionInfo;
+  lab: LabSummary;
+}
+export type TlSessionStartEvent = CustomEvent<SessionStartDetail>;
+
+const PROFILE_LABEL: Record<string, string> = { shell: 'Linux shell', docker: 'Docker' };
+
+/**
+ * The labs from GET /api/labs as cards, each with a Start button that creates a session
+ * (POST /api/sessions; starting the box can take a few seconds).
+ *
+ * @fires tl-session-start - `CustomEvent<{session, lab}>` once a session was created for a lab.
+ */
+@customElement('tl-lab-list')
+export class TlLabList extends LitElement {
+  static override styles = [
+    buttonStyles,
+    css`
+      :host {
+        display: block;
+      }
+      .notice, .error {
+        margin: 0 0 1.25rem;
+        padding: 0.75rem 1rem;
+        border-radius: var(--tl-radius-sm, 6px);
+        border: 1px solid var(--tl-border, #30363d);
+        background: var(--tl-surface, #161b22);
+        display: flex;
+        align-items: center;
+        gap: 1rem;
+        flex-wrap: wrap;
+      }
+      .error {
+        border-color: var(--tl-danger-border, #8e1519);
+        background: var(--tl-danger-bg, #3d1d20);
+      }
+      .grid {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(min(100%, 300px), 1fr));
+        gap: 1rem;
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      .card {
+        display: flex;
+        flex-direction: column;
+        gap: 0.75rem;
+        padding: 1.25rem;
+        border-radius: var(--tl-radius, 10px);
+        border: 1px solid var(--tl-border, #30363d);
+        background: var(--tl-surface, #161b22);
+        transition: border-color 120ms;
+      }
+      .card:hover {
+        border-color: var(--tl-border-strong, #3d444d);
+      }
+      h2 {
+        margin: 0;
+        font-size: 1.0625rem;
+        line-height: 1.3;
+      }
+      p {
+        margin: 0;
+        color: var(--tl-muted, #8b949e);
+        line-height: 1.5;
+        flex: 1 1 auto;
+      }
+      .meta {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.375rem;
+        margin: 0;
+        padding: 0;
+        list-style: none;
+      }
+      .meta li {
+        font-size: 0.75rem;
+        padding: 0.2rem 0.5rem;
+        border-radius: 999px;
+        background: var(--tl-surface-2, #21262d);
+        color: var(--tl-muted, #8b949e);
+        border: 1px solid var(--tl-border, #30363d);
+      }
+      .meta li.profile {
+        color: var(--tl-accent, #58a6ff);
+        border-color: color-mix(in srgb, var(--tl-accent, #58a6ff) 40%, transparent);
+      }
+      .actions {
+        display: flex;
+        align-items: center;
+        gap: 0.75rem;
+      }
+      .hint {
+        font-size: 0.8125rem;
+        color: var(--tl-muted, #8b949e);
+      }
+      .card .error {
+        margin: 0;
+        font-size: 0.875rem;
+      }
+      .empty {
+        color: var(--tl-muted, #8b949e);
+      }
+    `,
+  ];
+
+  /** A message shown above the list, e.g. that the previous session has ended. */
+  @property() notice = '';
+
+  @state() private labs: LabSummary[] | undefined;
+  @state() private loadError = '';
+  /** Id of the lab whose box is starting. */
+  @state() private starting: string | undefined;
+  @state() private startError: { lab: string; message: string } | undefined;
+
+  private loading: AbortController | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (!this.labs) void this.load();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.loading?.abort();
+    this.loading = undefined;
+  }
+
+  /** Fetches the lab list again. */
+  async load(): Promise<void> {
+    this.loading?.abort();
+    const loading = new AbortController();
+    this.loading = loading;
+    this.loadError = '';
+    try {
+      const { labs } = await listLabs(loading.signal);
+      this.labs = labs;
+    } catch (err) {
+      if (loading.signal.aborted) return;
+      this.loadError = errorText(err);
+    } finally {
+      if (this.loading === loading) this.loading = undefined;
+    }
+  }
+
+  private async start(lab: LabSummary): Promise<void> {
+    if (this.starting) return;
+    this.starting = lab.id;
+    this.startError = undefined;
+    try {
+      const session = await createSession(lab.id);
+      this.dispatchEvent(new CustomEvent<SessionStartDetail>('tl-session-start', {
+        detail: { session, lab }, bubbles: true, composed: true,
+      }));
+    } catch (err) {
+      this.startError = { lab: lab.id, message: errorText(err) };
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  protected override render() {
+    return html`
+      ${this.notice ? html`<div class="notice" role="status" data-testid="lab-notice">${this.notice}</div>` : nothing}
+      ${this.loadError
+        ? html`<div class="error" role="alert" data-testid="labs-error">
+            <span>Could not load the labs: ${this.loadError}</span>
+            <button class="small" @click=${() => this.load()}>Retry</button>
+          </div>`
+        : nothing}
+      ${this.labs === undefined
+        ? (this.loadError ? nothing : html`<p class="hint" aria-busy="true"><span class="spinner"></span> Loading labs…</p>`)
+        : this.labs.length === 0
+          ? html`<p class="empty">No labs are installed on this server.</p>`
+          : html`<ul class="grid">${this.labs.map((lab) => this.renderLab(lab))}</ul>`}
+    `;
+  }
+
+  private renderLab(lab: LabSummary) {
+    const busy = this.starting === lab.id;
+    const error = this.startError?.lab === lab.id ? this.startError.message : '';
+    return html`
+      <li class="card" data-testid="lab-${lab.id}">
+        <h2>${lab.title}</h2>
+        <p>${lab.description}</p>
+        <ul class="meta" aria-label="Details">
+          <li class="profile">${PROFILE_LABEL[lab.profile] ?? lab.profile}</li>
+          ${lab.durationMinutes ? html`<li>${lab.durationMinutes} min</li>` : nothing}
+          ${lab.difficulty ? html`<li>${lab.difficulty}</li>` : nothing}
+          ${lab.tags.map((tag) => html`<li>${tag}</li>`)}
+        </ul>
+        ${error ? html`<div class="error" role="alert" data-testid="start-error">${error}</div>` : nothing}
+        <div class="actions">
+          <button class="primary" data-testid="start-${lab.id}" aria-busy=${busy ? 'true' : 'false'}
+                  ?disabled=${this.starting !== undefined} @click=${() => this.start(lab)}>
+            ${busy ? html`<span class="spinner" aria-hidden="true"></span>Starting…` : 'Start'}
+          </button>
+          ${busy ? html`<span class="hint">Preparing your sandbox…</span>` : nothing}
+        </div>
+      </li>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tl-lab-list': TlLabList;
+  }
+  interface HTMLElementEventMap {
+    'tl-session-start': TlSessionStartEvent;
+  }
+}

@@ -1,0 +1,45 @@
+// The active session, kept in sessionStorage so that reloading the page rejoins it (per tab).
+
+export interface StoredSession {
+  id: string;
+  token: string;
+  /** Lab id and title, for the header. */
+  lab: string;
+  title: string;
+  /** Epoch milliseconds at which the session reaches its maximum lifetime. */
+  expiresAt: number;
+}
+
+const KEY = 'termlab.session';
+
+function isStoredSession(value: unknown): value is StoredSession {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.id === 'string' && typeof v.token === 'string' && typeof v.lab === 'string'
+    && typeof v.title === 'string' && typeof v.expiresAt === 'number';
+}
+
+export function loadSession(): StoredSession | undefined {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return undefined;
+    const value: unknown = JSON.parse(raw);
+    return isStoredSession(value) ? value : undefined;
+  } catch {
+    return undefined; // storage disabled or corrupt: start from the list
+  }
+}
+
+export function saveSession(session: StoredSession): void {
+  try {
+    sessionStorage.setItem(KEY, JSON.stringify(session));
+  } catch {
+    // Storage disabled: the session works, it just cannot be rejoined after a reload.
+  }
+}
+
+export function clearSession(): void {
+  try {
+    sessionStorage.removeItem(KEY);
+  } catch { /* nothing stored then */ }
+}

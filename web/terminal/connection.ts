@@ -1,0 +1,511 @@
+// The WebSocket side of one terminal: the protocol in protocol/messages.ts, spoken from the browser.
+//
+// - Output is sequenced by byte offset. The connection remembers the offset just after the last
+//   byte handed to the terminal (`outputOffset`); after a network blip it says `resumeFrom` that
+//   offset, so nothing is lost and nothing is shown twice. A fresh terminal sends no `resumeFrom`
+//   and gets a snapshot of the screen instead.
+// - Flow control: bytes count as processed when xterm.js has parsed them (the write callback); the
+//   connection acknowledges every ACK_EVERY_BYTES and when writing goes idle, and the server stops
+//   reading the shell while too much is unacknowledged. A `yes` flood cannot freeze the tab.
+// - Heartbeat and reconnect: a ping every HEARTBEAT_MS; three pings without any message in between
+//   mean the socket is dead. Unexpected closes reconnect with backoff for as long as the session lives.
+import type { Terminal } from '@xterm/xterm';
+import { WS_PATH } from '../../protocol/api.js';
+import {
+  ACK_EVERY_BYTES, CLOSE, FRAME_SNAPSHOT, HEARTBEAT_MS, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_INPUT_CHARS, MAX_ROWS,
+  PROTOCOL_VERSION, decodeBinaryFrame,
+  type ClientMessage, type ErrorCode, type ErrorMessage, type ExitReason, type ReadyMessage, type ServerMessage,
+} from '../../protocol/messages.js';
+import {
+  Disposable, DisposableStore, Emitter, MutableDisposable, addDisposableListener, disposableInterval, disposableTimeout,
+  type IDisposable, type IEvent,
+} from '../lifecycle.js';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+
+/** Why a connection ended: the server's exit reason or error code, or a close code without either. */
+export type EndReason = ExitReason | ErrorCode | 'protocol-error' | 'closed';
+
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** While reconnecting: the attempt number, from 1. Otherwise 0. */
+  attempt: number;
+  /** Set when ended. */
+  reason?: EndReason;
+  /** For people: why it ended, or the latest non-fatal error while connected. */
+  message?: string;
+  /** Ended because the session no longer exists: the only way on is back to the lab list. */
+  sessionGone: boolean;
+}
+
+/** The part of an xterm.js Terminal the connection uses (so tests can pass a fake). */
+export type ConnectionTerminal = Pick<Terminal, 'cols' | 'rows' | 'write' | 'reset' | 'onData' | 'onResize'>;
+
+export interface TerminalConnectionOptions {
+  /** Session token (SessionInfo.token). */
+  token: string;
+  /** Terminal id within the session. */
+  terminal?: string;
+  /** WebSocket URL; defaults to ws(s)://<page host>/ws. */
+  url?: string;
+  heartbeatMs?: number;
+  reconnectDelayMs?: { initial: number; max: number };
+  resizeDebounceMs?: number;
+  /** Start connecting in the constructor (default true). */
+  autoConnect?: boolean;
+  createSocket?: (url: string) => WebSocket;
+}
+
+const DEFAULT_BACKOFF = { initial: 250, max: 5000 };
+/** Acknowledgements are at least this far apart... */
+const MIN_ACK_INTERVAL_MS = 10;
+/** ...and follow this soon after the terminal has parsed everything it was given. */
+const IDLE_ACK_DELAY_MS = 20;
+/** Non-fatal errors stay in the status line this long. */
+const NOTICE_MS = 8000;
+
+const END_TEXT: Partial<Record<EndReason, string>> = {
+  'bad-token': 'This lab session no longer exists (it ended or expired). Go back to the lab list to start a new one.',
+  'no-terminal': 'This lab session has no such terminal.',
+  'session-ended': 'The lab session has ended.',
+  'replaced': 'This terminal was opened in another window or tab.',
+  'bad-version': 'The server speaks a newer protocol: reload the page.',
+  'protocol-error': 'The server closed the connection after a protocol error.',
+};
+
+/** Reasons after which the session is known to be over (as opposed to this window losing it). */
+const GONE: ReadonlySet<EndReason> = new Set<EndReason>([
+  'bad-token', 'no-terminal', 'session-ended', 'ended', 'idle-timeout', 'max-lifetime', 'shell-exited', 'server-stopping', 'box-failed',
+]);
+
+export function defaultSocketUrl(): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${WS_PATH}`;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.floor(value)));
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Splits typed or pasted text into `input` payloads the server accepts: at most MAX_INPUT_CHARS
+ * UTF-16 units and a JSON frame of at most MAX_CLIENT_FRAME_BYTES, never inside a surrogate pair.
+ */
+export function splitInput(data: string): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < data.length) {
+    let end = Math.min(start + MAX_INPUT_CHARS, data.length);
+    for (;;) {
+      if (end < data.length && end - start > 1) {
+        const last = data.charCodeAt(end - 1);
+        if (last >= 0xd800 && last <= 0xdbff) end--;
+      }
+      const frame = JSON.stringify({ type: 'input', data: data.slice(start, end) });
+      // Control characters become \u00XX in JSON: a piece can be six times its length in bytes.
+      if (end - start <= 1 || encoder.encode(frame).byteLength <= MAX_CLIENT_FRAME_BYTES) break;
+      end = start + Math.ceil((end - start) / 2);
+    }
+    pieces.push(data.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
+
+export class TerminalConnection extends Disposable {
+  private readonly statusEmitter = this.register(new Emitter<ConnectionStatus>());
+  /** Fires on every status change. */
+  readonly onStatusChange: IEvent<ConnectionStatus> = this.statusEmitter.event;
+  private readonly readyEmitter = this.register(new Emitter<ReadyMessage>());
+  /** Fires each time the server accepts the connection (first connect and every reconnect). */
+  readonly onReady: IEvent<ReadyMessage> = this.readyEmitter.event;
+
+  private readonly url: string;
+  private readonly heartbeatMs: number;
+  private readonly backoff: { initial: number; max: number };
+  private readonly resizeDebounceMs: number;
+
+  private readonly socket = this.register(new MutableDisposable<IDisposable>());
+  private ws: WebSocket | undefined;
+  private readonly reconnectTimer = this.register(new MutableDisposable<IDisposable>());
+  private readonly resizeTimer = this.register(new MutableDisposable<IDisposable>());
+  private readonly noticeTimer = this.register(new MutableDisposable<IDisposable>());
+  private readonly ackTimer = this.register(new MutableDisposable<IDisposable>());
+
+  private currentStatus: ConnectionStatus = { state: 'connecting', attempt: 0, sessionGone: false };
+  private readyMessage: ReadyMessage | undefined;
+  /** The server accepted hello on the current socket. */
+  private isReady = false;
+  private ended = false;
+  private attempt = 0;
+  private hasConnectedOnce = false;
+
+  // Output stream state. `epoch` changes when the terminal is reset; write callbacks of an older
+  // epoch are ignored.
+  private epoch = 0;
+  /** The terminal holds output of the stream (so a reconnect can resume). */
+  private hasStream = false;
+  /** Offset just after the last byte handed to term.write. */
+  private written = 0;
+  /** Offset just after the last byte xterm.js has parsed. */
+  private processed = 0;
+  private pendingWrites = 0;
+  /** Highest offset acknowledged on the current socket. */
+  private acked = 0;
+  private lastAckAt = -Infinity;
+
+  private lastSize: { cols: number; rows: number } | undefined;
+  private pingId = 0;
+  private unansweredPings = 0;
+
+  constructor(private readonly term: ConnectionTerminal, private readonly options: TerminalConnectionOptions) {
+    super();
+    this.url = options.url ?? defaultSocketUrl();
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+    this.backoff = options.reconnectDelayMs ?? DEFAULT_BACKOFF;
+    this.resizeDebounceMs = options.resizeDebounceMs ?? 50;
+    this.register(term.onData((data) => this.sendInput(data)));
+    this.register(term.onResize(() => this.scheduleResize()));
+    if (typeof window !== 'undefined') {
+      // Back online: skip the rest of the backoff.
+      this.register(addDisposableListener(window, 'online', () => {
+        if (this.reconnectTimer.value) this.reconnect();
+      }));
+    }
+    if (options.autoConnect !== false) this.openSocket();
+  }
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** The last `ready` from the server (session id, expiry, ...). */
+  get ready(): ReadyMessage | undefined {
+    return this.readyMessage;
+  }
+
+  /** Offset just after the last output byte handed to the terminal (the next resumeFrom). */
+  get outputOffset(): number {
+    return this.written;
+  }
+
+  /** Offset just after the last output byte the terminal has parsed. */
+  get processedOffset(): number {
+    return this.processed;
+  }
+
+  /**
+   * Connects now: skips a pending backoff delay, or takes the terminal back after it was opened
+   * elsewhere (reason `replaced`). Does nothing once the session is gone.
+   */
+  reconnect(): void {
+    if (this.isDisposed || this.currentStatus.sessionGone) return;
+    this.ended = false;
+    this.reconnectTimer.clear();
+    this.openSocket();
+  }
+
+  override dispose(): void {
+    this.ws = undefined;
+    super.dispose();
+  }
+
+  // ---- socket lifecycle ----
+
+  private openSocket(): void {
+    if (this.isDisposed || this.ended) return;
+    this.closeSocket();
+    this.setStatus(this.hasConnectedOnce || this.attempt > 0
+      ? { state: 'reconnecting', attempt: Math.max(1, this.attempt), sessionGone: false }
+      : { state: 'connecting', attempt: 0, sessionGone: false });
+
+    const resumeFrom = this.hasStream ? this.written : undefined;
+    let ws: WebSocket;
+    try {
+      ws = this.options.createSocket ? this.options.createSocket(this.url) : new WebSocket(this.url);
+    } catch (err) {
+      console.error('termlab: cannot open the terminal WebSocket', err);
+      this.scheduleReconnect();
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.isReady = false;
+    this.acked = resumeFrom ?? 0;
+    this.unansweredPings = 0;
+
+    const store = new DisposableStore();
+    store.add(addDisposableListener(ws, 'open', () => this.sendHello(resumeFrom)));
+    store.add(addDisposableListener(ws, 'message', (ev) => this.onSocketMessage(ev)));
+    store.add(addDisposableListener(ws, 'close', (ev) => this.onSocketClose(ev)));
+    // The heartbeat also bounds how long a socket may take to open.
+    store.add(disposableInterval(() => this.heartbeat(), this.heartbeatMs));
+    this.socket.value = {
+      dispose: () => {
+        store.dispose();
+        if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
+          try {
+            ws.close(1000);
+          } catch { /* closing a socket cannot usefully fail */ }
+        }
+      },
+    };
+  }
+
+  /** Drops the current socket (removing its listeners first, so its close event is not seen). */
+  private closeSocket(): void {
+    this.ws = undefined;
+    this.isReady = false;
+    this.ackTimer.clear();
+    this.socket.clear();
+  }
+
+  private scheduleReconnect(message?: string): void {
+    if (this.isDisposed || this.ended) return;
+    this.closeSocket();
+    this.attempt++;
+    const delay = Math.min(this.backoff.initial * 2 ** (this.attempt - 1), this.backoff.max);
+    this.setStatus({ state: 'reconnecting', attempt: this.attempt, sessionGone: false, message });
+    this.reconnectTimer.value = disposableTimeout(() => {
+      this.reconnectTimer.clear();
+      this.openSocket();
+    }, delay);
+  }
+
+  private end(reason: EndReason, message?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeSocket();
+    this.reconnectTimer.clear();
+    this.resizeTimer.clear();
+    this.noticeTimer.clear();
+    this.setStatus({
+      state: 'ended', attempt: 0, reason, sessionGone: GONE.has(reason),
+      message: message ?? END_TEXT[reason] ?? `The connection ended (${reason}).`,
+    });
+  }
+
+  private onSocketClose(ev: CloseEvent): void {
+    this.closeSocket();
+    if (this.ended || this.isDisposed) return;
+    switch (ev.code) {
+      case CLOSE.badToken: return this.end('bad-token');
+      case CLOSE.sessionEnded: return this.end('session-ended');
+      case CLOSE.replaced: return this.end('replaced');
+      // Fatal errors arrive as an `error` message first; a bare protocol-error close is just as final.
+      case CLOSE.protocolError: return this.end('protocol-error', ev.reason ? `${END_TEXT['protocol-error']} (${ev.reason})` : undefined);
+      default: return this.scheduleReconnect();
+    }
+  }
+
+  private heartbeat(): void {
+    if (this.unansweredPings >= 3) {
+      console.warn('termlab: no message from the server for three heartbeats; reconnecting');
+      this.scheduleReconnect('The connection went quiet');
+      return;
+    }
+    this.unansweredPings++;
+    this.send({ type: 'ping', id: ++this.pingId });
+  }
+
+  // ---- client to server ----
+
+  private send(msg: ClientMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private currentSize(): { cols: number; rows: number } {
+    return { cols: clamp(this.term.cols, 2, MAX_COLS), rows: clamp(this.term.rows, 1, MAX_ROWS) };
+  }
+
+  private sendHello(resumeFrom: number | undefined): void {
+    const size = this.currentSize();
+    const hello: ClientMessage = {
+      type: 'hello', v: PROTOCOL_VERSION, token: this.options.token, terminal: this.options.terminal ?? 'main', ...size,
+    };
+    if (resumeFrom !== undefined) hello.resumeFrom = resumeFrom;
+    if (this.send(hello)) this.lastSize = size;
+  }
+
+  private sendInput(data: string): void {
+    if (!this.isReady) return; // Typed while disconnected: dropped, as a real terminal line would.
+    for (const piece of splitInput(data)) this.send({ type: 'input', data: piece });
+  }
+
+  private scheduleResize(): void {
+    if (this.ended) return;
+    this.resizeTimer.value = disposableTimeout(() => {
+      this.resizeTimer.clear();
+      this.sendResizeIfChanged();
+    }, this.resizeDebounceMs);
+  }
+
+  private sendResizeIfChanged(): void {
+    if (!this.isReady) return;
+    const size = this.currentSize();
+    if (this.lastSize && this.lastSize.cols === size.cols && this.lastSize.rows === size.rows) return;
+    if (this.send({ type: 'resize', ...size })) this.lastSize = size;
+  }
+
+  /**
+   * Acknowledges at least every ACK_EVERY_BYTES, but no more often than every MIN_ACK_INTERVAL_MS
+   * (a fast flood must not trip the server's message rate limit), and shortly after writing goes
+   * idle, so the server always learns where the terminal is.
+   */
+  private maybeAck(): void {
+    if (!this.isReady || this.ackTimer.value) return;
+    const unacked = this.processed - this.acked;
+    if (unacked <= 0) return;
+    if (unacked >= ACK_EVERY_BYTES) {
+      const wait = this.lastAckAt + MIN_ACK_INTERVAL_MS - performance.now();
+      if (wait <= 0) this.sendAck();
+      else this.ackTimer.value = disposableTimeout(() => this.sendAck(), wait);
+    } else if (this.pendingWrites === 0) {
+      this.ackTimer.value = disposableTimeout(() => this.sendAck(), IDLE_ACK_DELAY_MS);
+    }
+  }
+
+  private sendAck(): void {
+    this.ackTimer.clear();
+    if (!this.isReady || this.processed <= this.acked) return;
+    if (this.send({ type: 'ack', offset: this.processed })) {
+      this.acked = this.processed;
+      this.lastAckAt = performance.now();
+    }
+  }
+
+  // ---- server to client ----
+
+  private onSocketMessage(ev: MessageEvent): void {
+    this.unansweredPings = 0;
+    if (typeof ev.data === 'string') this.onText(ev.data);
+    else if (ev.data instanceof ArrayBuffer) this.onBinary(new Uint8Array(ev.data));
+  }
+
+  private onText(text: string): void {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(text) as ServerMessage;
+    } catch {
+      console.warn('termlab: ignoring a text frame that is not JSON');
+      return;
+    }
+    switch (msg.type) {
+      case 'ready': return this.onServerReady(msg);
+      case 'pong': return;
+      case 'error': return this.onServerError(msg);
+      case 'exit': return this.end(msg.reason, capitalise(msg.message));
+      default:
+        console.debug('termlab: ignoring an unknown message', msg);
+    }
+  }
+
+  private onServerReady(msg: ReadyMessage): void {
+    this.readyMessage = msg;
+    this.isReady = true;
+    this.hasConnectedOnce = true;
+    this.attempt = 0;
+    if (!this.hasStream) {
+      // No snapshot or output came before ready: the stream starts where the server says.
+      this.hasStream = true;
+      this.written = this.processed = msg.offset;
+    }
+    this.noticeTimer.clear();
+    this.setStatus({ state: 'connected', attempt: 0, sessionGone: false });
+    this.sendResizeIfChanged();
+    this.maybeAck();
+    this.readyEmitter.fire(msg);
+  }
+
+  private onServerError(msg: ErrorMessage): void {
+    if (msg.fatal) {
+      this.end(msg.code, END_TEXT[msg.code] ?? capitalise(msg.message));
+      return;
+    }
+    console.warn(`termlab: server error ${msg.code}: ${msg.message}`);
+    this.setStatus({ ...this.currentStatus, message: capitalise(msg.message) });
+    this.noticeTimer.value = disposableTimeout(() => {
+      this.noticeTimer.clear();
+      if (this.currentStatus.state === 'connected') this.setStatus({ ...this.currentStatus, message: undefined });
+    }, NOTICE_MS);
+  }
+
+  private onBinary(bytes: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeBinaryFrame(bytes);
+    } catch (err) {
+      console.warn('termlab: ignoring a binary frame:', (err as Error).message);
+      return;
+    }
+    if (frame.kind === FRAME_SNAPSHOT) this.onSnapshot(frame.offset, frame.payload);
+    else this.onOutput(frame.offset, frame.payload);
+  }
+
+  private onSnapshot(offset: number, screen: Uint8Array): void {
+    this.startEpoch(offset);
+    this.hasStream = true;
+    this.resetTerminal();
+    this.writeOutput(screen, offset);
+  }
+
+  private onOutput(offset: number, bytes: Uint8Array): void {
+    if (!this.hasStream) {
+      this.hasStream = true;
+      this.written = this.processed = offset;
+    }
+    const end = offset + bytes.byteLength;
+    if (end <= this.written) return; // already shown
+    if (offset > this.written) {
+      // Bytes between are missing: the screen would be wrong. Start over from a snapshot.
+      console.warn(`termlab: output gap (have ${this.written}, got ${offset}); reloading the screen`);
+      this.startEpoch(0);
+      this.hasStream = false;
+      this.resetTerminal();
+      this.scheduleReconnect('Output arrived out of order; reloading the screen');
+      return;
+    }
+    const fresh = offset === this.written ? bytes : bytes.subarray(this.written - offset);
+    this.written = end;
+    this.writeOutput(fresh, end);
+  }
+
+  private startEpoch(offset: number): void {
+    this.epoch++;
+    this.pendingWrites = 0;
+    this.written = this.processed = offset;
+  }
+
+  /** Resets the terminal in order with writes already queued (term.reset() alone would run before them). */
+  private resetTerminal(): void {
+    this.term.write('', () => this.term.reset());
+  }
+
+  private writeOutput(data: Uint8Array, endOffset: number): void {
+    const epoch = this.epoch;
+    this.pendingWrites++;
+    this.term.write(data, () => {
+      if (epoch !== this.epoch || this.isDisposed) return;
+      this.pendingWrites--;
+      this.processed = Math.max(this.processed, endOffset);
+      this.maybeAck();
+    });
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    const now = this.currentStatus;
+    if (now.state === status.state && now.attempt === status.attempt && now.reason === status.reason
+        && now.message === status.message && now.sessionGone === status.sessionGone) return;
+    this.currentStatus = status;
+    this.statusEmitter.fire(status);
+  }
+}
+
+function capitalise(text: string): string {
+  return text ? text[0]!.toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.') : text;
+}
