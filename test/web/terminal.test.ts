@@ -258,3 +258,23 @@ test('a network blip: reconnects, resumes, and shows every line exactly once', a
   // Chromium logs the failed connection attempts; nothing else may be logged as an error.
   assert.deepEqual(errors.filter((e) => !/^console: WebSocket connection to .* failed/.test(e)), []);
 });
+
+test('a yes flood keeps the page responsive and Ctrl-C stops it promptly', async (t) => {
+  const { page, errors } = await newPage();
+  await startLab(page, server.url, 'hello');
+  await typeLine(page, 'yes flood-line-xyz');
+  await waitForLine(page, 'flood-line-xyz');
+  await new Promise((r) => setTimeout(r, 2000));
+  // The page still answers while the flood runs: a round trip through its event loop is quick.
+  const t0 = Date.now();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+  const frameMs = Date.now() - t0;
+  assert.ok(frameMs < 2000, `a frame took ${frameMs} ms during the flood`);
+  const ctrlC = Date.now();
+  await page.keyboard.press('Control+C');
+  // (The scrollback is full now, so wait for the line itself rather than for the buffer to grow.)
+  await typeLine(page, 'echo after-flood-$((6*7))');
+  await waitForLine(page, 'after-flood-42', 15_000);
+  t.diagnostic(`Ctrl-C to the next command's output: ${Date.now() - ctrlC} ms; a frame during the flood: ${frameMs} ms`);
+  assert.deepEqual(errors, []);
+});
