@@ -10,6 +10,8 @@ export interface LabSummary {
   durationMinutes?: number;
   difficulty?: string;
   tags: string[];
+  /** Number of checked steps. */
+  steps: number;
 }
 
 /** GET /api/labs */

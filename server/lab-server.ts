@@ -21,10 +21,7 @@ export interface LabServer {
 export async function startLabServer(config: Config, log: Logger, progress: (line: string) => void = () => {}): Promise<LabServer> {
   const driver = await createDockerDriver(config, log, progress);
   let labs = new Map<string, Lab>();
-  const reloadLabs = async () => {
-    labs = await loadCatalog(config.labsDir, (err) => log.error({ err: err.message }, 'lab left out: it does not load'));
-  };
-  await reloadLabs();
+  labs = loadCatalog(config.labsDir, (err) => log.error({ lab: err.lab, problems: err.problems }, 'lab left out: it does not validate (npm run labs -- validate)'));
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
   const sessions = new SessionManager(config, driver, () => labs, log);

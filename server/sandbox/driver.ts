@@ -3,8 +3,8 @@ import type Docker from 'dockerode';
 import type { SandboxProfile } from '../../protocol/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { BoxHandle, BoxRequest, SandboxDriver } from '../sessions/sandbox-driver.js';
-import { boxWritableBytes, createBox, destroyBox, execArgv, removeLeftovers, type Box } from './boxes.js';
+import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from '../sessions/sandbox-driver.js';
+import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, removeLeftovers, type Box } from './boxes.js';
 import { ensureEngine, resolveSocketPath } from './engine.js';
 import { ensureImages } from './images.js';
 
@@ -16,6 +16,11 @@ export interface DockerDriver extends SandboxDriver {
 }
 
 type DockerBox = BoxHandle & { box: Box };
+
+/** The box's address on its session network (the port proxy connects there). */
+export function boxAddress(handle: BoxHandle): string {
+  return (handle as DockerBox).box.ip;
+}
 
 /** Engine up, leftovers of a previous run removed, images built: then boxes can be made. */
 export async function createDockerDriver(config: Config, log: Logger, progress: (line: string) => void): Promise<DockerDriver> {
@@ -59,6 +64,11 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     },
     diskQuotaBytes(profile: SandboxProfile): number {
       return config.limits[profile].diskMb * 1024 * 1024;
+    },
+    async runScript(handle: BoxHandle, script: string, timeoutMs: number): Promise<ScriptResult> {
+      const r = await execInBox(docker, handle.id, ['bash', '-c', script], { timeoutMs, maxBytes: 64 * 1024, workingDir: '/root' });
+      const output = [r.stdout.trim(), r.stderr.trim()].filter(Boolean).join('\n');
+      return { exitCode: r.exitCode, output, timedOut: r.timedOut };
     },
   };
 }

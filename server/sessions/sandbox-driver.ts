@@ -14,6 +14,13 @@ export interface BoxRequest {
   internet: boolean;
 }
 
+export interface ScriptResult {
+  exitCode: number;
+  /** stdout then stderr, trimmed. */
+  output: string;
+  timedOut: boolean;
+}
+
 export interface SandboxDriver {
   create(request: BoxRequest): Promise<BoxHandle>;
   destroy(box: BoxHandle): Promise<void>;
@@ -22,4 +29,6 @@ export interface SandboxDriver {
   /** Bytes the box has written outside its bounded mounts; the sweeper ends boxes over their quota. */
   writableBytes(box: BoxHandle): Promise<number>;
   diskQuotaBytes(profile: SandboxProfile): number;
+  /** Runs a bash script in the box out of band (no terminal), as root: checks, setups, solutions. */
+  runScript(box: BoxHandle, script: string, timeoutMs: number): Promise<ScriptResult>;
 }
