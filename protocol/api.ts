@@ -35,3 +35,56 @@ export interface SessionInfo {
 export interface ApiError { error: string; code: string }
 
 export const WS_PATH = '/ws';
+
+// ---- labs: the guide beside the terminal ----
+
+export interface LabTerminalInfo { id: string; title: string; host: string }
+
+export interface LabStepContent {
+  title: string;
+  /** Markdown (render sanitised). Code fences may carry actions: ```bash exec terminal=host2 interrupt */
+  text: string;
+  hints: string[];
+  /** The terminal "show me" types this step's solution into. */
+  terminal: string;
+}
+
+/** GET /api/sessions/:id/lab (Bearer): what the guide shows. Checks, setups and solutions stay on the server. */
+export interface LabContent {
+  id: string;
+  title: string;
+  intro: string;
+  finish: string;
+  hosts: string[];
+  terminals: LabTerminalInfo[];
+  steps: LabStepContent[];
+}
+
+export type StepStatus = 'pending' | 'current' | 'done';
+
+export interface CheckFeedback {
+  step: number;
+  passed: boolean;
+  /** The check's own output: what is missing, in the lab author's words. */
+  message: string;
+  at: number;
+}
+
+/** Pushed as a `lab` message on the terminal WebSocket on attach and on every change; POST .../check answers it too. */
+export interface LabProgress {
+  steps: StepStatus[];
+  /** Index of the current step; equals steps.length once finished. */
+  current: number;
+  finished: boolean;
+  /** A check is running now. */
+  checking: boolean;
+  feedback?: CheckFeedback;
+}
+
+/** POST /api/sessions/:id/steps/:n/solution (Bearer): for "show me", which types it into `terminal`. */
+export interface StepSolution { terminal: string; solution: string }
+
+/** A lab host's port, opened in a new tab through the server: /p/<session>/<host>/<port>/<path>. */
+export function portPath(session: string, host: string, port: number, rest = '/'): string {
+  return `/p/${encodeURIComponent(session)}/${encodeURIComponent(host)}/${port}${rest.startsWith('/') ? rest : `/${rest}`}`;
+}

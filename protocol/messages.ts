@@ -20,6 +20,8 @@ export const ACK_EVERY_BYTES = 32 * 1024;
 /** Client heartbeat period; the server closes a socket silent for 3 periods. */
 export const HEARTBEAT_MS = 10_000;
 
+import type { LabProgress } from './api.js';
+
 // Client messages: their schemas live in validate.ts (the server imports it; the page needs only the types).
 export type { ClientMessage, HelloMessage } from './validate.js';
 
@@ -46,7 +48,9 @@ export interface ErrorMessage {
   fatal: boolean;
 }
 export interface ExitMessage { type: 'exit'; reason: ExitReason; message: string }
-export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage;
+/** The lab's step progress, sent after `ready` and whenever it changes. */
+export interface LabMessage { type: 'lab'; progress: LabProgress }
+export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage | LabMessage;
 
 export type ExitReason = 'ended' | 'idle-timeout' | 'max-lifetime' | 'shell-exited' | 'replaced' | 'server-stopping' | 'box-failed';
 

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { WsGateway } from './http/ws-gateway.js';
+import path from 'node:path';
 import { loadCatalog, type Lab } from './labs/catalog.js';
+import { ProgressStore } from './labs/progress-store.js';
 import type { Logger } from './log.js';
 import { createDockerDriver, type DockerDriver } from './sandbox/driver.js';
 import { SessionManager } from './sessions/session-manager.js';
@@ -24,7 +26,8 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   labs = loadCatalog(config.labsDir, (err) => log.error({ lab: err.lab, problems: err.problems }, 'lab left out: it does not validate (npm run labs -- validate)'));
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
-  const sessions = new SessionManager(config, driver, () => labs, log);
+  const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
+  const sessions = new SessionManager(config, driver, () => labs, store, log);
   const app = createApp({ sessions, labs: () => labs, webDir: config.webDir, log });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config.allowedOrigins, log);
@@ -53,6 +56,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await driver.removeLeftovers();
+        store.close();
       })();
       return stopped;
     },

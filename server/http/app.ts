@@ -1,10 +1,11 @@
 // HTTP routes: the page, the lab list, and session create / status / end.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { ApiError, CreateSessionRequest, LabListResponse } from '../../protocol/api.js';
+import type { ApiError, CreateSessionRequest, LabContent, LabListResponse, StepSolution } from '../../protocol/api.js';
 import { summary, type Lab } from '../labs/catalog.js';
 import type { Logger } from '../log.js';
 import { SessionError, type SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
+import { PORT_PREFIX, portCookie, portProxy } from './port-proxy.js';
 
 function apiError(res: Response, status: number, code: string, error: string): void {
   const body: ApiError = { error, code };
@@ -42,7 +43,7 @@ export function createApp(opts: { sessions: SessionManager; labs: () => Map<stri
     if (typeof body?.lab !== 'string') return apiError(res, 400, 'bad-request', 'the body needs a "lab" field naming a lab');
     try {
       const session = await sessions.create(body.lab);
-      res.status(201).json(session.info());
+      res.status(201).set('Set-Cookie', portCookie(session)).json(session.info());
     } catch (err) {
       if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
       throw err;
@@ -62,7 +63,35 @@ export function createApp(opts: { sessions: SessionManager; labs: () => Map<stri
     res.status(204).end();
   });
 
+  app.get('/api/sessions/:id/lab', (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    const { lab } = session;
+    const body: LabContent = {
+      id: lab.id, title: lab.title, intro: lab.intro, finish: lab.finish, hosts: lab.hosts, terminals: lab.terminals,
+      steps: lab.steps.map((s) => ({ title: s.title, text: s.text, hints: s.hints, terminal: s.terminal })),
+    };
+    res.json(body);
+  });
+
+  app.post('/api/sessions/:id/check', async (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    session.touch();
+    res.json(await session.runner.check('button'));
+  });
+
+  app.post('/api/sessions/:id/steps/:n/solution', (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    const step = session.lab.steps[Number(req.params.n) - 1];
+    if (!/^\d+$/.test(String(req.params.n)) || !step) return apiError(res, 404, 'no-step', `this lab has steps 1 to ${session.lab.steps.length}`);
+    const body: StepSolution = { terminal: step.terminal, solution: step.solution };
+    res.json(body);
+  });
+
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
+  app.use(PORT_PREFIX, portProxy(sessions));
   app.use(express.static(opts.webDir, { index: 'index.html', maxAge: 0 }));
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

@@ -102,7 +102,8 @@ export class ClientConnection implements TerminalClient {
     session.touch();
     const stream = session.terminal(msg.terminal, { cols: msg.cols, rows: msg.rows });
     const offEnd = session.onEnd((reason) => this.exit(reason));
-    this.unsubscribe = offEnd;
+    const offLab = session.runner.onChange((progress) => this.send({ type: 'lab', progress }));
+    this.unsubscribe = () => { offEnd(); offLab(); };
     const replaced = await stream.attach(this, { cols: msg.cols, rows: msg.rows }, msg.resumeFrom);
     if (replaced instanceof ClientConnection) replaced.exit('replaced');
     if (this.closed) return stream.detach(this);
@@ -111,6 +112,7 @@ export class ClientConnection implements TerminalClient {
       type: 'ready', session: session.id, terminal: msg.terminal, offset: stream.endOffset,
       cols: stream.size.cols, rows: stream.size.rows, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs,
     });
+    this.send({ type: 'lab', progress: session.runner.progress() });
   }
 
   private withinRate(): boolean {

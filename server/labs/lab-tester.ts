@@ -1,6 +1,7 @@
 // Proves a lab on real sandboxes: for every step, its check must FAIL on the state before the step
 // and PASS after the step's solution. A check that cannot fail is a defect.
 import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import { createLabBoxes, destroyLabBoxes } from './lab-boxes.js';
 import type { Lab, LabStep } from './lab-loader.js';
 
 export interface StepVerdict {
@@ -14,26 +15,6 @@ export interface StepVerdict {
 }
 
 const SOLUTION_TIMEOUT_MS = 120_000;
-
-/** Boxes for every host of the lab, on one session network; destroy them with destroyLabBoxes. */
-export async function createLabBoxes(driver: SandboxDriver, lab: Lab, session: string): Promise<Map<string, BoxHandle>> {
-  const boxes = new Map<string, BoxHandle>();
-  // The first box makes the session network; the others join it.
-  const [first, ...rest] = lab.hosts;
-  boxes.set(first!, await driver.create({ session, profile: lab.profile, hostname: first!, internet: lab.internet }));
-  const others = await Promise.allSettled(rest.map((host) => driver.create({ session, profile: lab.profile, hostname: host, internet: lab.internet })));
-  others.forEach((r, i) => { if (r.status === 'fulfilled') boxes.set(rest[i]!, r.value); });
-  const failed = others.find((r) => r.status === 'rejected');
-  if (failed) {
-    await destroyLabBoxes(driver, boxes);
-    throw (failed as PromiseRejectedResult).reason;
-  }
-  return boxes;
-}
-
-export async function destroyLabBoxes(driver: SandboxDriver, boxes: Map<string, BoxHandle>): Promise<void> {
-  await Promise.all([...boxes.values()].map((b) => driver.destroy(b).catch(() => {})));
-}
 
 function firstLine(text: string, max = 160): string {
   const line = text.split('\n').find((l) => l.trim()) ?? '';

@@ -4,7 +4,10 @@ import crypto from 'node:crypto';
 import type { SandboxProfile } from '../../protocol/api.js';
 import type { ExitReason } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
-import type { Lab } from '../labs/catalog.js';
+import { createLabBoxes, destroyLabBoxes } from '../labs/lab-boxes.js';
+import type { Lab } from '../labs/lab-loader.js';
+import { LabRunner } from '../labs/lab-runner.js';
+import type { ProgressStore } from '../labs/progress-store.js';
 import type { Logger } from '../log.js';
 import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
 import { Session } from './session.js';
@@ -19,6 +22,8 @@ function newSessionId(): string { return crypto.randomBytes(9).toString('base64u
 function tokenKey(token: string): string { return crypto.createHash('sha256').update(token).digest('hex'); }
 
 interface PooledBox { session: string; box: BoxHandle }
+/** The host name of pre-started boxes: labs that declare no hosts get one host of this name. */
+const POOL_HOSTNAME = 'lab';
 
 export class SessionManager {
   /** Keyed by a hash of the token, so lookups do not compare secrets byte by byte. */
@@ -36,6 +41,7 @@ export class SessionManager {
     private readonly config: Config,
     private readonly driver: SandboxDriver,
     private readonly labs: () => Map<string, Lab>,
+    private readonly store: ProgressStore,
     private readonly log: Logger,
   ) {}
 
@@ -63,18 +69,24 @@ export class SessionManager {
     }
     this.starting++;
     let pooled: PooledBox | undefined;
+    let boxes: Map<string, BoxHandle> | undefined;
     try {
-      pooled = lab.internet ? undefined : this.pool.get(lab.profile)?.shift();
+      // A pre-started box fits a one-host lab whose host is the default "lab".
+      const poolable = !lab.internet && lab.hosts.length === 1 && lab.hosts[0] === POOL_HOSTNAME;
+      pooled = poolable ? this.pool.get(lab.profile)?.shift() : undefined;
       const id = pooled?.session ?? newSessionId();
-      const box = pooled?.box ?? await this.driver.create({ session: id, profile: lab.profile, hostname: 'lab', internet: lab.internet });
-      const session = new Session(id, newToken(), lab, box, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs);
+      boxes = pooled ? new Map([[POOL_HOSTNAME, pooled.box]]) : await createLabBoxes(this.driver, lab, id);
+      const runner = new LabRunner(lab, id, boxes, this.driver, this.store, this.log);
+      await runner.start();
+      const session = new Session(id, newToken(), lab, boxes, runner, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs);
       this.byIdMap.set(id, session);
       this.byTokenKey.set(tokenKey(session.token), session);
-      this.log.info({ session: id, lab: lab.id, profile: lab.profile, pooled: Boolean(pooled) }, 'session started');
+      this.log.info({ session: id, lab: lab.id, profile: lab.profile, hosts: lab.hosts.length, pooled: Boolean(pooled) }, 'session started');
       return session;
     } catch (err) {
       this.log.error({ err, lab: labId }, 'box creation failed');
-      throw new SessionError(503, 'box-failed', `could not start a ${lab.profile} box: ${(err as Error).message}`);
+      if (boxes) await destroyLabBoxes(this.driver, boxes);
+      throw new SessionError(503, 'box-failed', `could not start the lab's ${lab.profile} box: ${(err as Error).message}`);
     } finally {
       this.starting--;
       if (pooled) this.fillPool(lab.profile);
@@ -126,8 +138,8 @@ export class SessionManager {
 
   private async checkDisk(session: Session): Promise<void> {
     try {
-      const used = await this.driver.writableBytes(session.box);
-      if (used > this.driver.diskQuotaBytes(session.box.profile)) {
+      const used = Math.max(...await Promise.all([...session.boxes.values()].map((b) => this.driver.writableBytes(b))));
+      if (used > this.driver.diskQuotaBytes(session.lab.profile)) {
         this.log.warn({ session: session.id, used }, 'disk quota exceeded');
         await this.end(session, 'box-failed');
       }
@@ -140,7 +152,7 @@ export class SessionManager {
     for (let i = have; i < want && !this.stopping; i++) {
       this.filling.set(profile, (this.filling.get(profile) ?? 0) + 1);
       const session = newSessionId();
-      const creating: Promise<void> = this.driver.create({ session, profile, hostname: 'lab', internet: false })
+      const creating: Promise<void> = this.driver.create({ session, profile, hostname: POOL_HOSTNAME, internet: false })
         .then((box) => {
           if (this.stopping) return this.driver.destroy(box);
           const list = this.pool.get(profile) ?? [];

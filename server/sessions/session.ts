@@ -1,11 +1,11 @@
-// A learner's session: one lab, one box, its terminals. Ending it destroys the box.
+// A learner's session: one lab, its boxes (one per lab host), its terminals and its step runner.
+// Ending it destroys the boxes.
 import type { ExitReason } from '../../protocol/messages.js';
 import type { SessionInfo } from '../../protocol/api.js';
-import type { Lab } from '../labs/catalog.js';
+import type { Lab } from '../labs/lab-loader.js';
+import type { LabRunner } from '../labs/lab-runner.js';
 import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
 import { TerminalStream } from './terminal-stream.js';
-
-export const TERMINAL_IDS = ['main'] as const;
 
 export class Session {
   readonly createdAt = Date.now();
@@ -21,7 +21,9 @@ export class Session {
     readonly id: string,
     readonly token: string,
     readonly lab: Lab,
-    readonly box: BoxHandle,
+    /** Host name → box. */
+    readonly boxes: Map<string, BoxHandle>,
+    readonly runner: LabRunner,
     private readonly driver: SandboxDriver,
     readonly idleTimeoutMs: number,
     maxLifetimeMs: number,
@@ -29,19 +31,25 @@ export class Session {
     this.expiresAt = this.createdAt + maxLifetimeMs;
   }
 
+  /** The first host's box. */
+  get box(): BoxHandle { return this.boxes.get(this.lab.hosts[0]!)!; }
   get endReason(): ExitReason | undefined { return this.ended; }
   get idleForMs(): number { return Date.now() - this.lastActivity; }
 
   touch(): void { this.lastActivity = Date.now(); }
 
-  hasTerminal(id: string): boolean { return (TERMINAL_IDS as readonly string[]).includes(id); }
+  hasTerminal(id: string): boolean { return this.lab.terminals.some((t) => t.id === id); }
 
   /** The terminal with this id, its shell started on first use at the first client's size. */
   terminal(id: string, size: { cols: number; rows: number }): TerminalStream {
     let stream = this.terminals.get(id);
     if (!stream) {
-      stream = new TerminalStream({ argv: this.driver.shellArgv(this.box), ...size, respawn: true });
-      stream.onExit(() => void this.onShellGone());
+      const spec = this.lab.terminals.find((t) => t.id === id);
+      if (!spec) throw new Error(`no terminal ${id}`);
+      stream = new TerminalStream({ argv: this.driver.shellArgv(this.boxes.get(spec.host)!), ...size, respawn: true });
+      stream.onExit(() => void this.end('box-failed'));
+      // Each finished command is a moment to check the current step.
+      stream.onCommandDone(() => void this.runner.check('command'));
       this.terminals.set(id, stream);
     }
     return stream;
@@ -56,24 +64,20 @@ export class Session {
 
   info(): SessionInfo {
     return {
-      id: this.id, token: this.token, lab: this.lab.id, profile: this.box.profile, terminals: [...TERMINAL_IDS],
+      id: this.id, token: this.token, lab: this.lab.id, profile: this.lab.profile, terminals: this.lab.terminals.map((t) => t.id),
       createdAt: this.createdAt, expiresAt: this.expiresAt, idleTimeoutMs: this.idleTimeoutMs,
     };
   }
 
-  /** Tells attached clients why, closes the shells and destroys the box. Safe to call twice. */
+  /** Tells attached clients why, closes the shells and destroys the boxes. Safe to call twice. */
   async end(reason: ExitReason): Promise<void> {
     if (this.ended) return;
     this.ended = reason;
     for (const listener of this.endListeners) listener(reason);
     this.endListeners.clear();
+    this.runner.dispose();
     for (const stream of this.terminals.values()) stream.dispose();
     this.terminals.clear();
-    await this.driver.destroy(this.box);
-  }
-
-  private async onShellGone(): Promise<void> {
-    // The shell keeps dying at once: the box itself is broken (out of memory, killed).
-    await this.end('box-failed');
+    await Promise.all([...this.boxes.values()].map((box) => this.driver.destroy(box)));
   }
 }

@@ -26,6 +26,9 @@ export interface TerminalStreamOptions {
 
 export type OutputListener = (offset: number, bytes: Uint8Array) => void;
 
+/** What the box's bash prints before each prompt (images/shell/bashrc): OSC 6973, ignored by terminals. */
+export const PROMPT_MARKER = Buffer.from('\x1b]6973;prompt;');
+
 export class TerminalStream {
   private proc: pty.IPty;
   private spawnedAt = 0;
@@ -43,6 +46,11 @@ export class TerminalStream {
   private rows: number;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<(code: number) => void>();
+  private readonly commandListeners = new Set<() => void>();
+  /** Prompts seen from the current shell; its first one follows no command. */
+  private prompts = 0;
+  /** The end of the previous chunk, so a marker split across two chunks is still seen. */
+  private markerTail = Buffer.alloc(0);
 
   constructor(private readonly opts: TerminalStreamOptions) {
     this.cols = opts.cols;
@@ -63,6 +71,7 @@ export class TerminalStream {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.opts.env },
     } as pty.IPtyForkOptions);
     this.spawnedAt = Date.now();
+    this.prompts = 0;
     proc.onData((data) => { if (this.proc === proc) this.onData(data as unknown as Buffer); });
     proc.onExit(({ exitCode }) => { if (this.proc === proc) this.onProcExit(exitCode); });
     return proc;
@@ -92,6 +101,12 @@ export class TerminalStream {
   onOutput(listener: OutputListener): () => void {
     this.outputListeners.add(listener);
     return () => this.outputListeners.delete(listener);
+  }
+
+  /** A command typed in this terminal finished (its shell printed the next prompt). */
+  onCommandDone(listener: () => void): () => void {
+    this.commandListeners.add(listener);
+    return () => this.commandListeners.delete(listener);
   }
 
   onExit(listener: (code: number) => void): () => void {
@@ -161,6 +176,7 @@ export class TerminalStream {
     this.disposed = true;
     this.client = undefined;
     this.outputListeners.clear();
+    this.commandListeners.clear();
     if (!this.exited) {
       try { this.proc.kill(); } catch { /* already gone */ }
     }
@@ -172,11 +188,28 @@ export class TerminalStream {
     this.log.append(chunk);
     this.mirror.write(chunk);
     for (const listener of this.outputListeners) listener(offset, chunk);
+    this.watchForPrompt(chunk);
     if (this.client) {
       this.client.sendOutput(offset, chunk);
       this.sent = this.log.endOffset;
     }
     this.updateFlow();
+  }
+
+  private watchForPrompt(chunk: Buffer): void {
+    const window = this.markerTail.length ? Buffer.concat([this.markerTail, chunk]) : chunk;
+    let found = 0;
+    let end = 0;
+    for (let at = window.indexOf(PROMPT_MARKER); at >= 0; at = window.indexOf(PROMPT_MARKER, end)) {
+      found++;
+      end = at + PROMPT_MARKER.length;
+    }
+    // Keep what could be the start of a marker cut off by the chunk's end (never a seen one).
+    this.markerTail = Buffer.from(window.subarray(Math.max(end, window.length - (PROMPT_MARKER.length - 1))));
+    for (let i = 0; i < found; i++) {
+      if (++this.prompts === 1) continue;
+      for (const listener of this.commandListeners) listener();
+    }
   }
 
   private updateFlow(): void {

@@ -1,0 +1,149 @@
+// One session's walk through a lab: which step is current, running its setup, and checking it
+// whenever the learner finishes a command (or presses Check). A passing check turns the step green
+// and moves on; a failing one leaves the check's own words as feedback.
+import type { CheckFeedback, LabProgress, StepStatus } from '../../protocol/api.js';
+import type { Logger } from '../log.js';
+import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import type { Lab } from './lab-loader.js';
+import type { ProgressStore } from './progress-store.js';
+
+export type CheckSource = 'command' | 'button';
+/** 'ahead': the quiet check of the next step right after a pass (the learner may be ahead). */
+type RunSource = CheckSource | 'ahead';
+
+const SETUP_TIMEOUT_MS = 120_000;
+
+export class LabRunner {
+  private statuses: StepStatus[];
+  private current: number;
+  private checking = false;
+  private feedback: CheckFeedback | undefined;
+  /** A check asked for while one runs: one more runs after it (commands come faster than checks). */
+  private again: CheckSource | undefined;
+  private running: Promise<void> | undefined;
+  private readonly listeners = new Set<(progress: LabProgress) => void>();
+  private disposed = false;
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly session: string,
+    private readonly boxes: Map<string, BoxHandle>,
+    private readonly driver: SandboxDriver,
+    private readonly store: ProgressStore,
+    private readonly log: Logger,
+  ) {
+    const saved = store.load(session);
+    if (saved && saved.lab === lab.id && saved.statuses.length === lab.steps.length) {
+      this.statuses = saved.statuses;
+      this.current = saved.current;
+    } else {
+      this.statuses = lab.steps.map((_, i) => (i === 0 ? 'current' : 'pending'));
+      this.current = 0;
+    }
+  }
+
+  /** Runs the first step's setup (the others run as their step comes up). */
+  async start(): Promise<void> {
+    await this.runSetup(this.current);
+    this.persist();
+  }
+
+  progress(): LabProgress {
+    return {
+      steps: [...this.statuses], current: this.current, finished: this.current >= this.lab.steps.length,
+      checking: this.checking, feedback: this.feedback,
+    };
+  }
+
+  onChange(listener: (progress: LabProgress) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Checks the current step; resolves with the progress after that check. */
+  async check(source: CheckSource): Promise<LabProgress> {
+    if (this.current >= this.lab.steps.length || this.disposed) return this.progress();
+    if (this.running) {
+      this.again = this.again === 'button' ? 'button' : source;
+      await this.running;
+      // The check queued behind the running one settles before this resolves.
+      if (this.running) await this.running;
+      return this.progress();
+    }
+    this.running = this.loop(source);
+    await this.running;
+    return this.progress();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.listeners.clear();
+  }
+
+  private async loop(first: CheckSource): Promise<void> {
+    let source: RunSource | undefined = first;
+    try {
+      while (source && !this.disposed && this.current < this.lab.steps.length) {
+        this.again = undefined;
+        const passed = await this.checkOnce(source);
+        // A pass may mean the learner is ahead: check the next step at once, quietly.
+        source = this.again ?? (passed ? 'ahead' : undefined);
+      }
+    } finally {
+      this.running = undefined;
+      this.checking = false;
+      this.emit();
+    }
+  }
+
+  private async checkOnce(source: RunSource): Promise<boolean> {
+    const index = this.current;
+    const step = this.lab.steps[index]!;
+    this.checking = true;
+    this.emit();
+    const started = Date.now();
+    let passed = false;
+    let message: string;
+    try {
+      const result = await this.driver.runScript(this.boxes.get(step.host)!, step.check, step.timeoutS * 1000);
+      passed = result.exitCode === 0;
+      message = result.timedOut ? `The check took longer than ${step.timeoutS} s; try again in a moment.` : result.output.slice(0, 2000);
+    } catch (err) {
+      message = 'The check could not run in your box (is it still running?).';
+      this.log.warn({ err, session: this.session, step: index }, 'check failed to run');
+    }
+    if (this.disposed) return false;
+    this.store.recordCheck(this.session, this.lab.id, index, passed, source, Date.now() - started);
+    if (passed) {
+      this.statuses[index] = 'done';
+      this.current = index + 1;
+      this.feedback = { step: index, passed: true, message: message || 'Done.', at: Date.now() };
+      if (this.current < this.lab.steps.length) {
+        this.statuses[this.current] = 'current';
+        this.emit();
+        await this.runSetup(this.current);
+      }
+    } else if (source !== 'ahead') {
+      // The quiet look-ahead after a pass does not replace "done" with "not yet".
+      this.feedback = { step: index, passed: false, message: message || 'Not done yet.', at: Date.now() };
+    }
+    this.persist();
+    return passed;
+  }
+
+  private async runSetup(index: number): Promise<void> {
+    const step = this.lab.steps[index];
+    if (!step?.setup) return;
+    const result = await this.driver.runScript(this.boxes.get(step.host)!, step.setup, SETUP_TIMEOUT_MS).catch((err: Error) => ({ exitCode: -1, output: err.message, timedOut: false }));
+    if (result.exitCode !== 0) this.log.error({ session: this.session, lab: this.lab.id, step: index, output: result.output }, 'step setup failed');
+  }
+
+  private persist(): void {
+    this.store.save(this.session, { lab: this.lab.id, current: this.current, statuses: this.statuses });
+  }
+
+  private emit(): void {
+    const progress = this.progress();
+    for (const listener of this.listeners) listener(progress);
+  }
+}
