@@ -15,6 +15,11 @@ step "web bundle"
 node scripts/build-web.mjs
 step "Docker engine and sandbox images"
 node --import tsx scripts/prepare.ts
+step "lab format (npm run labs -- validate)"
+npm run --silent labs -- validate
+
+step "lab proofs: every step's check fails before its solution and passes after (npm run labs -- test)"
+npm run --silent labs -- test
 
 step "tests"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
