@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { loadConfig, type Config } from '../server/config.js';
 import { startLabServer, type LabServer } from '../server/lab-server.js';
 import { createLogger } from '../server/log.js';
+import { ensureWebBuilt, launchBrowser, waitForPrompt, waitForState } from '../test/helpers/browser.js';
 import { createSession, testInstance, until } from '../test/helpers/lab-server.js';
 import { ProtocolClient } from '../test/helpers/protocol-client.js';
 
@@ -130,6 +131,56 @@ async function benchMemory(lab: string, n: number): Promise<void> {
   }
 }
 
+/**
+ * In the page: for each step, "Show me" types the solution; the time from the page seeing the
+ * prompt marker that ends the completing command to the step's status turning "done" in the DOM.
+ */
+async function benchGreen(labs: string[]): Promise<void> {
+  ensureWebBuilt();
+  const srv = await server({});
+  const browser = await launchBrowser();
+  const deltas: number[] = [];
+  try {
+    for (const lab of labs) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(srv.url);
+      await page.locator(`[data-testid=start-${lab}]`).click();
+      await waitForState(page, 'connected', 60_000);
+      await waitForPrompt(page);
+      await page.evaluate(() => {
+        const w = window as unknown as { __marks: number[]; __termlab: { term: { parser: { registerOscHandler(id: number, h: () => boolean): void } } } };
+        w.__marks = [];
+        w.__termlab.term.parser.registerOscHandler(6973, () => { w.__marks.push(performance.now()); return false; });
+      });
+      const total = await page.locator('[data-testid^="step-"][data-status]').count();
+      for (let n = 1; n <= total; n++) {
+        const step = await page.locator(`[data-testid=step-${n}]`).elementHandle();
+        await page.evaluate((el) => {
+          const w = window as unknown as { __green?: number };
+          w.__green = undefined;
+          new MutationObserver((_, obs) => {
+            if (el?.getAttribute('data-status') === 'done') { w.__green = performance.now(); obs.disconnect(); }
+          }).observe(el!, { attributes: true });
+        }, step);
+        await page.locator('[data-testid=show-me]').click();
+        await page.waitForFunction(() => (window as unknown as { __green?: number }).__green !== undefined, null, { timeout: 60_000 });
+        const delta = await page.evaluate(() => {
+          const w = window as unknown as { __green: number; __marks: number[] };
+          const before = w.__marks.filter((m) => m <= w.__green);
+          return w.__green - (before.at(-1) ?? NaN);
+        });
+        deltas.push(delta);
+      }
+      await page.locator('[data-testid=end-lab]').click();
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await srv.stop();
+  }
+  console.log(`completing command's end -> step green in the page (${deltas.length} steps of ${labs.join(', ')}): p50 ${ms(pct(deltas, 50))}  p95 ${ms(pct(deltas, 95))}`);
+}
+
 async function main(): Promise<void> {
   const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim().replace(/\n/g, ' cores,');
   console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
@@ -139,6 +190,7 @@ async function main(): Promise<void> {
   await benchEcho();
   await benchMemory('hello', quick ? 2 : 5);
   await benchMemory('hello-docker', quick ? 1 : 3);
+  await benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']);
 }
 
 await main();

@@ -1,5 +1,7 @@
 // The HTTP API, served by the termlab server at the page's origin (shapes in protocol/api.ts).
-import type { ApiError, CreateSessionRequest, LabListResponse, SessionInfo } from '../protocol/api.js';
+import type {
+  ApiError, CreateSessionRequest, LabContent, LabListResponse, LabProgress, SessionInfo, StepSolution,
+} from '../protocol/api.js';
 
 /** A failed API call: `status` is the HTTP status (0 when the server could not be reached). */
 export class ApiRequestError extends Error {
@@ -74,6 +76,28 @@ export async function deleteSession(id: string, token: string): Promise<void> {
     if (err instanceof ApiRequestError && err.status === 404) return;
     throw err;
   }
+}
+
+function sessionPath(id: string, rest = ''): string {
+  return `/api/sessions/${encodeURIComponent(id)}${rest}`;
+}
+
+/** GET /api/sessions/:id/lab: the guide's content (title, intro, steps, terminals, ...). */
+export async function getLab(id: string, token: string, signal?: AbortSignal): Promise<LabContent> {
+  const res = await request(sessionPath(id, '/lab'), { headers: bearer(token), signal });
+  return (await res.json()) as LabContent;
+}
+
+/** POST /api/sessions/:id/check: checks the current step now; resolves with the progress after it. */
+export async function checkStep(id: string, token: string): Promise<LabProgress> {
+  const res = await request(sessionPath(id, '/check'), { method: 'POST', headers: bearer(token) });
+  return (await res.json()) as LabProgress;
+}
+
+/** POST /api/sessions/:id/steps/:n/solution, `step` counted from 1: what "Show me" types, and where. */
+export async function getStepSolution(id: string, token: string, step: number): Promise<StepSolution> {
+  const res = await request(sessionPath(id, `/steps/${step}/solution`), { method: 'POST', headers: bearer(token) });
+  return (await res.json()) as StepSolution;
 }
 
 export function errorText(err: unknown): string {

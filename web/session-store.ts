@@ -8,6 +8,8 @@ export interface StoredSession {
   title: string;
   /** Epoch milliseconds at which the session reaches its maximum lifetime. */
   expiresAt: number;
+  /** The session's terminal ids (SessionInfo.terminals); missing in sessions stored before labs had several. */
+  terminals?: string[];
 }
 
 const KEY = 'termlab.session';
@@ -16,7 +18,8 @@ function isStoredSession(value: unknown): value is StoredSession {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.id === 'string' && typeof v.token === 'string' && typeof v.lab === 'string'
-    && typeof v.title === 'string' && typeof v.expiresAt === 'number';
+    && typeof v.title === 'string' && typeof v.expiresAt === 'number'
+    && (v.terminals === undefined || (Array.isArray(v.terminals) && v.terminals.length > 0 && v.terminals.every((t) => typeof t === 'string')));
 }
 
 export function loadSession(): StoredSession | undefined {

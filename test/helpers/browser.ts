@@ -165,9 +165,9 @@ export function countLines(lines: string[], line: string): number {
   return lines.filter((l) => l === line).length;
 }
 
-/** Puts the keyboard focus in the terminal (its hidden input textarea). */
+/** Puts the keyboard focus in the terminal on show (its hidden input textarea). */
 export async function focusTerminal(page: Page): Promise<void> {
-  await page.locator('tl-terminal .xterm-helper-textarea').focus();
+  await page.locator('tl-terminal[active] .xterm-helper-textarea').focus();
 }
 
 /** Types a line into the terminal and presses Enter. */
@@ -301,4 +301,35 @@ export async function startNetworkLink(targetUrl: string): Promise<NetworkLink> 
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
     },
   };
+}
+
+// ---- the lab guide (tl-guide) ----
+
+export type StepStatus = 'pending' | 'current' | 'done';
+
+/** The guide's entry for step n (counted from 1) in the step list. */
+export function guideStep(page: Page, n: number) {
+  return page.locator(`tl-guide [data-testid=step-${n}]`);
+}
+
+/** Waits until step n (from 1) has the status; says what it had instead when it does not. */
+export async function waitForStep(page: Page, n: number, status: StepStatus, ms = 30_000): Promise<void> {
+  try {
+    await page.locator(`tl-guide [data-testid=step-${n}][data-status=${status}]`).waitFor({ state: 'attached', timeout: ms });
+  } catch (err) {
+    const had = await guideStep(page, n).getAttribute('data-status').catch(() => null);
+    const feedback = await page.locator('tl-guide [data-testid=check-feedback]').textContent().catch(() => null);
+    throw new Error(`step ${n} did not become ${status} (it is ${had}; feedback: ${feedback ?? 'none'}): ${(err as Error).message}`);
+  }
+}
+
+/** The guide's progress: steps done and steps in all. */
+export async function guideProgress(page: Page): Promise<{ done: number; total: number }> {
+  const bar = page.locator('tl-guide [data-testid=progress]');
+  return { done: Number(await bar.getAttribute('data-done')), total: Number(await bar.getAttribute('data-total')) };
+}
+
+/** The `tl-terminal` whose terminal id is `id`. */
+export function terminalById(page: Page, id: string) {
+  return page.locator(`tl-terminal#term-${id}`);
 }

@@ -71,3 +71,99 @@ export const buttonStyles = css`
     .spinner { animation-duration: 2.4s; }
   }
 `;
+
+/** Rendered lab Markdown (web/lab/markdown.ts): a `div.md`, code blocks framed as `div.code`. */
+export const markdownStyles = css`
+  .md {
+    line-height: 1.55;
+    overflow-wrap: anywhere;
+  }
+  .md > :first-child { margin-top: 0; }
+  .md > :last-child { margin-bottom: 0; }
+  .md p, .md ul, .md ol, .md blockquote, .md table { margin: 0 0 0.75rem; }
+  .md ul, .md ol { padding-left: 1.375rem; }
+  .md li + li { margin-top: 0.25rem; }
+  .md h1, .md h2, .md h3, .md h4 {
+    margin: 1.125rem 0 0.5rem;
+    line-height: 1.25;
+    letter-spacing: -0.01em;
+  }
+  .md h1 { font-size: 1.125rem; }
+  .md h2 { font-size: 1.0625rem; }
+  .md h3, .md h4 { font-size: 1rem; }
+  .md a { color: var(--tl-accent, #58a6ff); }
+  .md a[target='_blank']::after {
+    content: '↗';
+    font-size: 0.75em;
+    margin-left: 0.125em;
+    vertical-align: super;
+    line-height: 0;
+  }
+  .md code {
+    font-family: var(--tl-mono, monospace);
+    font-size: 0.85em;
+    padding: 0.1em 0.35em;
+    border-radius: 4px;
+    background: var(--tl-surface-2, #21262d);
+    border: 1px solid var(--tl-border, #30363d);
+  }
+  .md blockquote {
+    padding: 0.125rem 0 0.125rem 0.875rem;
+    border-left: 3px solid var(--tl-border-strong, #3d444d);
+    color: var(--tl-muted, #8b949e);
+  }
+  .md table { border-collapse: collapse; display: block; overflow-x: auto; }
+  .md th, .md td { border: 1px solid var(--tl-border, #30363d); padding: 0.25rem 0.5rem; text-align: left; }
+  .md img { max-width: 100%; }
+  .md hr { border: 0; border-top: 1px solid var(--tl-border, #30363d); margin: 1rem 0; }
+  .md .code {
+    margin: 0 0 0.875rem;
+    border: 1px solid var(--tl-border, #30363d);
+    border-radius: var(--tl-radius-sm, 6px);
+    background: var(--tl-term-bg, #0d1117);
+    overflow: hidden;
+  }
+  .md .code-bar {
+    display: flex;
+    align-items: center;
+    justify-content: flex-end;
+    gap: 0.375rem;
+    padding: 0.25rem 0.375rem 0.25rem 0.75rem;
+    background: var(--tl-surface, #161b22);
+    border-bottom: 1px solid var(--tl-border, #30363d);
+  }
+  .md .code-where {
+    margin-right: auto;
+    font-size: 0.75rem;
+    color: var(--tl-muted, #8b949e);
+  }
+  .md .code-action {
+    min-height: 1.625rem;
+    padding: 0 0.625rem;
+    font-size: 0.75rem;
+  }
+  .md .code-action.run {
+    color: #fff;
+    background: var(--tl-primary, #238636);
+    border-color: var(--tl-primary-border, #2ea043);
+    min-width: 4.75rem;
+  }
+  .md .code-action.run:hover:not(:disabled) {
+    background: var(--tl-primary-hover, #2ea043);
+    border-color: var(--tl-primary-border, #2ea043);
+  }
+  .md pre {
+    margin: 0;
+    padding: 0.625rem 0.875rem;
+    overflow-x: auto;
+    font-family: var(--tl-mono, monospace);
+    font-size: 0.8125rem;
+    line-height: 1.5;
+  }
+  .md pre code {
+    padding: 0;
+    border: 0;
+    background: none;
+    font-size: inherit;
+  }
+`;

@@ -1,12 +1,17 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
-import { deleteSession, errorText, getSession } from '../api.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { LabContent, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
+import { ApiRequestError, deleteSession, errorText, getLab, getSession } from '../api.js';
+import { typeCommands } from '../lab/typing.js';
 import { clearSession, loadSession, saveSession, type StoredSession } from '../session-store.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
 import { buttonStyles } from './shared-styles.js';
+import type { TlCheckResultEvent, TlTypeInputEvent } from './tl-guide.js';
 import type { TlSessionStartEvent } from './tl-lab-list.js';
-import type { TlReadyEvent, TlStatusChangeEvent } from './tl-terminal.js';
+import type { TlLabProgressEvent, TlReadyEvent, TlStatusChangeEvent, TlTerminal } from './tl-terminal.js';
+import './tl-guide.js';
 import './tl-lab-list.js';
 import './tl-terminal.js';
 
@@ -20,9 +25,24 @@ export function formatTimeLeft(ms: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
+/** The guide's share of the width, in percent: default, limits, and where the person's choice is kept. */
+const GUIDE_WIDTH = { initial: 38, min: 24, max: 62, key: 'termlab.guideWidth' };
+
+function loadGuideWidth(): number {
+  try {
+    const value = Number(localStorage.getItem(GUIDE_WIDTH.key));
+    if (value >= GUIDE_WIDTH.min && value <= GUIDE_WIDTH.max) return value;
+  } catch { /* storage disabled */ }
+  return GUIDE_WIDTH.initial;
+}
+
+type LabState = 'loading' | 'ready' | 'error' | 'none';
+
 /**
  * The whole page: the lab list, or the running session (header with the lab, time left and
- * "End lab", and its terminal). The active session is kept in sessionStorage, so a reload rejoins it.
+ * "End lab"; the lab guide on the left, the terminals on the right, in tabs when there are several).
+ * The active session is kept in sessionStorage, so a reload rejoins it; the guide's content is
+ * fetched again and the first `lab` message restores the progress.
  */
 @customElement('tl-app')
 export class TlApp extends LitElement {
@@ -124,10 +144,124 @@ export class TlApp extends LitElement {
         color: var(--tl-muted, #8b949e);
       }
       main.session {
+        flex-direction: row;
         padding: 0.75rem;
       }
-      tl-terminal {
+      main.session.dragging {
+        cursor: col-resize;
+        user-select: none;
+      }
+      /* The placeholder and the guide take exactly the same room: the terminal does not resize when one replaces the other. */
+      tl-guide, .guide-placeholder {
+        flex: 0 0 var(--guide-width, 38%);
+        min-width: 260px;
+        box-sizing: border-box;
+      }
+      .guide-placeholder {
+        display: flex;
+        flex-direction: column;
+        align-items: flex-start;
+        gap: 0.75rem;
+        box-sizing: border-box;
+        padding: 1rem;
+        font-size: 0.875rem;
+        color: var(--tl-muted, #8b949e);
+        background: var(--tl-surface, #161b22);
+        border: 1px solid var(--tl-border, #30363d);
+        border-radius: var(--tl-radius, 10px);
+      }
+      .guide-placeholder .loading {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.5rem;
+      }
+      .splitter {
+        flex: none;
+        width: 0.75rem;
+        cursor: col-resize;
+        position: relative;
+        touch-action: none;
+      }
+      .splitter::after {
+        content: '';
+        position: absolute;
+        top: 0;
+        bottom: 0;
+        left: calc(50% - 1px);
+        width: 2px;
+        border-radius: 1px;
+        background: transparent;
+        transition: background-color 120ms;
+      }
+      .splitter:hover::after, .splitter:focus-visible::after, .dragging .splitter::after {
+        background: var(--tl-accent, #58a6ff);
+      }
+      .splitter:focus-visible { outline: none; }
+      .terminals {
         flex: 1 1 auto;
+        min-width: 0;
+        min-height: 0;
+        display: flex;
+        flex-direction: column;
+      }
+      .tabs {
+        flex: none;
+        display: flex;
+        gap: 0.25rem;
+        overflow-x: auto;
+        margin-bottom: -1px;
+        position: relative;
+        z-index: 1;
+      }
+      .tab {
+        gap: 0.5rem;
+        min-height: 2.125rem;
+        padding: 0 0.875rem;
+        border-radius: var(--tl-radius-sm, 6px) var(--tl-radius-sm, 6px) 0 0;
+        border-color: transparent;
+        border-bottom: 0;
+        background: none;
+        color: var(--tl-muted, #8b949e);
+        font-weight: 500;
+      }
+      .tab:hover:not(:disabled) {
+        background: var(--tl-surface, #161b22);
+        border-color: transparent;
+        color: var(--tl-text, #e6edf3);
+      }
+      .tab[aria-selected='true'] {
+        background: var(--tl-term-bg, #0d1117);
+        border-color: var(--tl-border, #30363d);
+        color: var(--tl-text, #e6edf3);
+        font-weight: 600;
+      }
+      .tab .dot {
+        width: 7px;
+        height: 7px;
+        border-radius: 50%;
+        background: var(--tl-muted, #8b949e);
+      }
+      .tab .dot[data-state='connected'] { background: var(--tl-ok, #3fb950); }
+      .tab .dot[data-state='connecting'], .tab .dot[data-state='reconnecting'] { background: var(--tl-warn, #d29922); }
+      .tab .dot[data-state='ended'] { background: var(--tl-danger, #f85149); }
+      .stack {
+        flex: 1 1 auto;
+        min-height: 0;
+        position: relative;
+      }
+      /* Every terminal stays connected and sized; the ones in other tabs are hidden by tl-terminal. */
+      .stack tl-terminal {
+        position: absolute;
+        inset: 0;
+      }
+      .tabs + .stack tl-terminal {
+        border-top-left-radius: 0;
+      }
+      @media (max-width: 720px) {
+        main.session { flex-direction: column; gap: 0.5rem; }
+        tl-guide, .guide-placeholder { flex: 0 0 50%; min-width: 0; min-height: 0; }
+        .splitter { display: none; }
+        .terminals { min-height: 200px; }
       }
       @media (max-width: 600px) {
         header { padding: 0.5rem 0.75rem; gap: 0.625rem; }
@@ -140,17 +274,30 @@ export class TlApp extends LitElement {
 
   @state() private session: StoredSession | undefined = loadSession();
   @state() private notice = '';
-  @state() private status: ConnectionStatus | undefined;
+  /** Connection status of each terminal, by id. */
+  @state() private statuses: ReadonlyMap<string, ConnectionStatus> = new Map();
   @state() private now = Date.now();
   @state() private ending = false;
   @state() private endError = '';
+  @state() private lab: LabContent | undefined;
+  @state() private labState: LabState = 'loading';
+  @state() private progress: LabProgress | undefined;
+  /** The terminal tab on show. */
+  @state() private activeTerminal: string | undefined;
+  @state() private guideWidth = loadGuideWidth();
+  @state() private dragging = false;
 
   private clock: ReturnType<typeof setInterval> | undefined;
+  /** When the latest `lab` message arrived (a Check answer older than it is stale). */
+  private lastLabMessageAt = 0;
 
   override connectedCallback(): void {
     super.connectedCallback();
     this.clock = setInterval(() => { if (this.session) this.now = Date.now(); }, 1000);
-    if (this.session) void this.checkRestoredSession(this.session);
+    if (this.session) {
+      void this.checkRestoredSession(this.session);
+      void this.loadLab(this.session);
+    }
   }
 
   override disconnectedCallback(): void {
@@ -165,8 +312,8 @@ export class TlApp extends LitElement {
       if (this.session !== restored) return;
       if (!info) {
         this.leaveSession('Your previous lab session has ended. Start a lab to get a new one.');
-      } else if (info.expiresAt !== restored.expiresAt) {
-        this.session = { ...restored, expiresAt: info.expiresAt };
+      } else if (info.expiresAt !== restored.expiresAt || !restored.terminals) {
+        this.session = { ...restored, expiresAt: info.expiresAt, terminals: restored.terminals ?? info.terminals };
         saveSession(this.session);
       }
     } catch {
@@ -176,21 +323,146 @@ export class TlApp extends LitElement {
 
   private onSessionStart(ev: TlSessionStartEvent): void {
     const { session, lab } = ev.detail;
-    this.session = { id: session.id, token: session.token, lab: lab.id, title: lab.title, expiresAt: session.expiresAt };
+    this.session = {
+      id: session.id, token: session.token, lab: lab.id, title: lab.title, expiresAt: session.expiresAt,
+      terminals: session.terminals.length > 0 ? session.terminals : undefined,
+    };
     saveSession(this.session);
     this.notice = '';
-    this.status = undefined;
-    this.endError = '';
+    this.resetSessionView();
     this.now = Date.now();
+    void this.loadLab(this.session);
+  }
+
+  private resetSessionView(): void {
+    this.statuses = new Map();
+    this.endError = '';
+    this.lab = undefined;
+    this.labState = 'loading';
+    this.progress = undefined;
+    this.activeTerminal = undefined;
+    this.lastLabMessageAt = 0;
+  }
+
+  /** Fetches the guide's content. A server without guides (404) shows the terminal alone. */
+  private async loadLab(session: StoredSession): Promise<void> {
+    this.labState = 'loading';
+    try {
+      const lab = await getLab(session.id, session.token);
+      if (this.session?.id !== session.id) return;
+      this.lab = lab;
+      this.labState = 'ready';
+    } catch (err) {
+      if (this.session?.id !== session.id) return;
+      // 404: no such route, or the session is gone (the terminal finds out and says so).
+      this.labState = err instanceof ApiRequestError && err.status === 404 ? 'none' : 'error';
+      console.warn('termlab: cannot load the lab guide:', errorText(err));
+    }
+  }
+
+  /** The session's terminals in tab order, with titles once the guide's content is in. */
+  private terminalsOf(session: StoredSession): LabTerminalInfo[] {
+    if (this.lab && this.lab.terminals.length > 0) return this.lab.terminals;
+    return (session.terminals ?? ['main']).map((id) => ({ id, title: id, host: '' }));
+  }
+
+  private terminalElement(id: string): TlTerminal | undefined {
+    return [...this.renderRoot.querySelectorAll('tl-terminal')].find((t) => t.terminal === id);
   }
 
   private onStatusChange(ev: TlStatusChangeEvent): void {
-    this.status = ev.detail;
+    const id = (ev.currentTarget as TlTerminal).terminal;
+    this.statuses = new Map(this.statuses).set(id, ev.detail);
     // The session is over: a reload should show the list, not try to rejoin.
     if (ev.detail.state === 'ended' && ev.detail.sessionGone) clearSession();
   }
 
+  /**
+   * Every terminal's socket carries the lab's progress. Messages are taken from one of them (the
+   * first connected), so two sockets delivering the same changes at slightly different times
+   * cannot make a step flicker back.
+   */
+  private onLabProgress(ev: TlLabProgressEvent): void {
+    const from = (ev.currentTarget as TlTerminal).terminal;
+    const session = this.session;
+    if (!session) return;
+    const source = this.terminalsOf(session).find((t) => this.statuses.get(t.id)?.state === 'connected')?.id;
+    if (source && from !== source) return;
+    this.progress = ev.detail;
+    this.lastLabMessageAt = Date.now();
+  }
+
+  /** The answer to Check: used only when no `lab` message came since it was asked for. */
+  private onCheckResult(ev: TlCheckResultEvent): void {
+    if (this.lastLabMessageAt <= ev.detail.requestedAt) this.progress = ev.detail.progress;
+  }
+
+  /** Run and Show me: types into the named terminal and brings its tab forward. */
+  private onTypeInput(ev: TlTypeInputEvent): void {
+    const { terminal, text, interrupt } = ev.detail;
+    const element = this.terminalElement(terminal);
+    if (!element?.connected) return; // not handled: the guide says so
+    ev.preventDefault();
+    this.selectTerminal(terminal, !matchMedia('(pointer: coarse)').matches);
+    void typeCommands((data) => element.sendInput(data), text, interrupt);
+  }
+
+  private selectTerminal(id: string, focus = true): void {
+    this.activeTerminal = id;
+    if (focus) void this.updateComplete.then(() => this.terminalElement(id)?.focus());
+  }
+
+  private onTabKey(ev: KeyboardEvent, terminals: LabTerminalInfo[], index: number): void {
+    const step = ev.key === 'ArrowRight' ? 1 : ev.key === 'ArrowLeft' ? -1 : 0;
+    if (!step) return;
+    ev.preventDefault();
+    const next = terminals[(index + step + terminals.length) % terminals.length]!;
+    this.selectTerminal(next.id);
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`[data-testid="tab-${next.id}"]`)?.focus());
+  }
+
+  // ---- the splitter between guide and terminals ----
+
+  private setGuideWidth(percent: number, save: boolean): void {
+    this.guideWidth = Math.round(Math.min(GUIDE_WIDTH.max, Math.max(GUIDE_WIDTH.min, percent)) * 10) / 10;
+    if (!save) return;
+    try {
+      localStorage.setItem(GUIDE_WIDTH.key, String(this.guideWidth));
+    } catch { /* storage disabled: the width lasts until the reload */ }
+  }
+
+  private onSplitterDown(ev: PointerEvent): void {
+    if (ev.button !== 0) return;
+    const splitter = ev.currentTarget as HTMLElement;
+    const main = splitter.parentElement!;
+    splitter.setPointerCapture(ev.pointerId);
+    this.dragging = true;
+    const move = (e: PointerEvent) => {
+      const box = main.getBoundingClientRect();
+      this.setGuideWidth(((e.clientX - box.left) / box.width) * 100, false);
+    };
+    const up = () => {
+      splitter.removeEventListener('pointermove', move);
+      splitter.removeEventListener('pointerup', up);
+      splitter.removeEventListener('pointercancel', up);
+      this.dragging = false;
+      this.setGuideWidth(this.guideWidth, true);
+    };
+    splitter.addEventListener('pointermove', move);
+    splitter.addEventListener('pointerup', up);
+    splitter.addEventListener('pointercancel', up);
+  }
+
+  private onSplitterKey(ev: KeyboardEvent): void {
+    const step = ev.key === 'ArrowLeft' ? -2 : ev.key === 'ArrowRight' ? 2 : 0;
+    if (!step) return;
+    ev.preventDefault();
+    this.setGuideWidth(this.guideWidth + step, true);
+  }
+
   private onReady(ev: TlReadyEvent): void {
+    // Back online after the guide failed to load: try again.
+    if (this.session && this.labState === 'error') void this.loadLab(this.session);
     if (this.session && this.session.expiresAt !== ev.detail.expiresAt) {
       this.session = { ...this.session, expiresAt: ev.detail.expiresAt };
       saveSession(this.session);
@@ -215,8 +487,7 @@ export class TlApp extends LitElement {
   private leaveSession(notice = ''): void {
     clearSession();
     this.session = undefined;
-    this.status = undefined;
-    this.endError = '';
+    this.resetSessionView();
     this.notice = notice;
   }
 
@@ -249,7 +520,7 @@ export class TlApp extends LitElement {
 
   private renderSession(session: StoredSession) {
     const left = session.expiresAt - this.now;
-    const ended = this.status?.state === 'ended' && this.status.sessionGone;
+    const ended = [...this.statuses.values()].some((st) => st.state === 'ended' && st.sessionGone);
     const timeClass = left <= 0 ? 'over' : left < 5 * 60_000 ? 'low' : '';
     return html`
       <header>
@@ -267,13 +538,55 @@ export class TlApp extends LitElement {
         </div>
         ${this.endError ? html`<div class="end-error" role="alert">${this.endError}</div>` : nothing}
       </header>
-      <main class="session">
-        ${keyed(session.id, html`
-          <tl-terminal .token=${session.token}
-                       @tl-status-change=${this.onStatusChange}
-                       @tl-ready=${this.onReady}
-                       @tl-back=${() => this.leaveSession()}></tl-terminal>`)}
+      <main class="session ${this.dragging ? 'dragging' : ''}" style="--guide-width: ${this.guideWidth}%">
+        ${keyed(session.id, html`${this.renderGuide(session)}${this.renderTerminals(session)}`)}
       </main>
+    `;
+  }
+
+  private renderGuide(session: StoredSession) {
+    if (this.labState === 'none') return nothing;
+    const guide = this.lab
+      ? html`<tl-guide id="guide" .lab=${this.lab} .progress=${this.progress} .session=${session.id} .token=${session.token}
+                       @tl-type-input=${this.onTypeInput} @tl-check-result=${this.onCheckResult}></tl-guide>`
+      : html`<div class="guide-placeholder" id="guide" data-testid="guide-placeholder">
+          ${this.labState === 'error'
+            ? html`<span role="alert">The lab guide could not be loaded.</span>
+                   <button class="small" @click=${() => void this.loadLab(session)}>Try again</button>`
+            : html`<span class="loading"><span class="spinner" aria-hidden="true"></span>Loading the guide…</span>`}
+        </div>`;
+    return html`${guide}
+      <div class="splitter" role="separator" aria-orientation="vertical" aria-controls="guide" aria-label="Resize the guide"
+           aria-valuemin=${GUIDE_WIDTH.min} aria-valuemax=${GUIDE_WIDTH.max} aria-valuenow=${this.guideWidth} tabindex="0"
+           @pointerdown=${this.onSplitterDown} @keydown=${this.onSplitterKey}
+           @dblclick=${() => this.setGuideWidth(GUIDE_WIDTH.initial, true)}></div>`;
+  }
+
+  private renderTerminals(session: StoredSession) {
+    const terminals = this.terminalsOf(session);
+    const active = terminals.find((t) => t.id === this.activeTerminal)?.id ?? terminals[0]!.id;
+    return html`
+      <div class="terminals">
+        ${terminals.length > 1
+          ? html`<div class="tabs" role="tablist" aria-label="Terminals">
+              ${terminals.map((t, i) => html`
+                <button class="tab" role="tab" id="tab-${t.id}" data-testid="tab-${t.id}" aria-selected=${t.id === active ? 'true' : 'false'}
+                        aria-controls="term-${t.id}" tabindex=${t.id === active ? 0 : -1}
+                        @click=${() => this.selectTerminal(t.id)} @keydown=${(ev: KeyboardEvent) => this.onTabKey(ev, terminals, i)}>
+                  <span class="dot" aria-hidden="true" data-state=${this.statuses.get(t.id)?.state ?? 'connecting'}></span>${t.title || t.id}
+                </button>`)}
+            </div>`
+          : nothing}
+        <div class="stack">
+          ${repeat(terminals, (t) => t.id, (t) => html`
+            <tl-terminal id="term-${t.id}" role=${terminals.length > 1 ? 'tabpanel' : nothing} aria-labelledby=${terminals.length > 1 ? `tab-${t.id}` : nothing}
+                         .token=${session.token} .terminal=${t.id} .active=${t.id === active} ?inert=${t.id !== active}
+                         @tl-status-change=${this.onStatusChange}
+                         @tl-ready=${this.onReady}
+                         @tl-lab-progress=${this.onLabProgress}
+                         @tl-back=${() => this.leaveSession()}></tl-terminal>`)}
+        </div>
+      </div>
     `;
   }
 }

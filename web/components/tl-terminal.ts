@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing, unsafeCSS, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import xtermCss from '@xterm/xterm/css/xterm.css';
+import type { LabProgress } from '../../protocol/api.js';
 import type { ReadyMessage } from '../../protocol/messages.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
 import { TerminalController } from '../terminal/terminal-controller.js';
@@ -8,6 +9,7 @@ import { buttonStyles } from './shared-styles.js';
 
 export type TlStatusChangeEvent = CustomEvent<ConnectionStatus>;
 export type TlReadyEvent = CustomEvent<ReadyMessage>;
+export type TlLabProgressEvent = CustomEvent<LabProgress>;
 
 const STATE_LABEL: Record<ConnectionStatus['state'], string> = {
   connecting: 'Connecting…',
@@ -24,6 +26,8 @@ const STATE_LABEL: Record<ConnectionStatus['state'], string> = {
  *
  * @fires tl-status-change - `CustomEvent<ConnectionStatus>` whenever the connection state changes.
  * @fires tl-ready - `CustomEvent<ReadyMessage>` each time the server accepts the connection.
+ * @fires tl-lab-progress - `CustomEvent<LabProgress>` for each `lab` message from the server (after
+ *   `ready` and on every change of the lab's step progress).
  * @fires tl-back - the person asked to go back to the lab list (offered once the session is gone).
  * @csspart terminal - the box xterm.js renders into
  * @csspart status - the status line
@@ -43,6 +47,10 @@ export class TlTerminal extends LitElement {
         border: 1px solid var(--tl-border, #30363d);
         border-radius: var(--tl-radius, 10px);
         overflow: hidden;
+      }
+      /* A terminal in a tab that is not chosen stays connected and sized, just out of sight. */
+      :host(:not([active])) {
+        visibility: hidden;
       }
       .terminal {
         flex: 1 1 auto;
@@ -126,6 +134,11 @@ export class TlTerminal extends LitElement {
   @property() terminal = 'main';
   /** WebSocket URL; by default ws(s)://<page host>/ws. */
   @property() url?: string;
+  /**
+   * Whether this terminal is on show (a page with several keeps the others connected, hidden).
+   * The active one takes the focus when it connects. Reflected as the `active` attribute.
+   */
+  @property({ type: Boolean, reflect: true }) active = true;
 
   @state() private status: ConnectionStatus = { state: 'connecting', attempt: 0, sessionGone: false };
   @state() private size: { cols: number; rows: number } | undefined;
@@ -139,6 +152,8 @@ export class TlTerminal extends LitElement {
       this.emit('tl-status-change', status);
     },
     onReady: (ready) => this.emit('tl-ready', ready),
+    onLabProgress: (progress) => this.emit('tl-lab-progress', progress),
+    isActive: () => this.active,
     onResize: (size) => { this.size = size; },
   });
 
@@ -147,9 +162,23 @@ export class TlTerminal extends LitElement {
     this.controller.view?.focus();
   }
 
+  /** The server has accepted this terminal's connection (input can be sent). */
+  get connected(): boolean {
+    return this.controller.connection?.status.state === 'connected';
+  }
+
+  /**
+   * Sends text to the shell as keyboard input (a command line ends with "\r", Enter). False when the
+   * terminal is not connected, and the text was dropped.
+   */
+  sendInput(text: string): boolean {
+    return this.controller.connection?.sendInput(text) ?? false;
+  }
+
   protected override updated(changed: PropertyValues<this>): void {
     // The controller starts after the first render by itself; later changes start over.
     if (this.rendered && (changed.has('token') || changed.has('terminal') || changed.has('url'))) this.controller.restart();
+    if (this.rendered && changed.has('active') && this.active) this.controller.publishTestHook();
     this.rendered = true;
   }
 
@@ -199,5 +228,6 @@ declare global {
     'tl-status-change': TlStatusChangeEvent;
     'tl-ready': TlReadyEvent;
     'tl-back': CustomEvent<undefined>;
+    'tl-lab-progress': TlLabProgressEvent;
   }
 }

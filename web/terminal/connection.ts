@@ -10,7 +10,7 @@
 // - Heartbeat and reconnect: a ping every HEARTBEAT_MS; three pings without any message in between
 //   mean the socket is dead. Unexpected closes reconnect with backoff for as long as the session lives.
 import type { Terminal } from '@xterm/xterm';
-import { WS_PATH } from '../../protocol/api.js';
+import { WS_PATH, type LabProgress } from '../../protocol/api.js';
 import {
   ACK_EVERY_BYTES, CLOSE, FRAME_SNAPSHOT, HEARTBEAT_MS, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_INPUT_CHARS, MAX_ROWS,
   PROTOCOL_VERSION, decodeBinaryFrame,
@@ -121,6 +121,9 @@ export class TerminalConnection extends Disposable {
   private readonly readyEmitter = this.register(new Emitter<ReadyMessage>());
   /** Fires each time the server accepts the connection (first connect and every reconnect). */
   readonly onReady: IEvent<ReadyMessage> = this.readyEmitter.event;
+  private readonly labEmitter = this.register(new Emitter<LabProgress>());
+  /** Fires with the lab's step progress: after each `ready` and whenever it changes. */
+  readonly onLabProgress: IEvent<LabProgress> = this.labEmitter.event;
 
   private readonly url: string;
   private readonly heartbeatMs: number;
@@ -166,7 +169,7 @@ export class TerminalConnection extends Disposable {
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
     this.backoff = options.reconnectDelayMs ?? DEFAULT_BACKOFF;
     this.resizeDebounceMs = options.resizeDebounceMs ?? 50;
-    this.register(term.onData((data) => this.sendInput(data)));
+    this.register(term.onData((data) => { this.sendInput(data); }));
     this.register(term.onResize(() => this.scheduleResize()));
     if (typeof window !== 'undefined') {
       // Back online: skip the rest of the backoff.
@@ -332,9 +335,16 @@ export class TerminalConnection extends Disposable {
     if (this.send(hello)) this.lastSize = size;
   }
 
-  private sendInput(data: string): void {
-    if (!this.isReady) return; // Typed while disconnected: dropped, as a real terminal line would.
-    for (const piece of splitInput(data)) this.send({ type: 'input', data: piece });
+  /**
+   * Sends keyboard input to the shell, as if typed. False when it could not be sent: input while
+   * disconnected is dropped, as a real terminal line would drop it.
+   */
+  sendInput(data: string): boolean {
+    if (!this.isReady) return false;
+    for (const piece of splitInput(data)) {
+      if (!this.send({ type: 'input', data: piece })) return false;
+    }
+    return true;
   }
 
   private scheduleResize(): void {
@@ -400,6 +410,7 @@ export class TerminalConnection extends Disposable {
       case 'pong': return;
       case 'error': return this.onServerError(msg);
       case 'exit': return this.end(msg.reason, capitalise(msg.message));
+      case 'lab': return this.labEmitter.fire(msg.progress);
       default:
         console.debug('termlab: ignoring an unknown message', msg);
     }

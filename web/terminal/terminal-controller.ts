@@ -2,6 +2,7 @@
 // rendered and is in the document, released when the host leaves it.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Terminal } from '@xterm/xterm';
+import type { LabProgress } from '../../protocol/api.js';
 import type { ReadyMessage } from '../../protocol/messages.js';
 import { DisposableStore } from '../lifecycle.js';
 import { TerminalConnection, type ConnectionStatus, type TerminalConnectionOptions } from './connection.js';
@@ -27,12 +28,19 @@ export interface TerminalControllerOptions {
   connection(): TerminalConnectionOptions | undefined;
   onStatus?(status: ConnectionStatus): void;
   onReady?(ready: ReadyMessage): void;
+  onLabProgress?(progress: LabProgress): void;
   onResize?(size: { cols: number; rows: number }): void;
+  /**
+   * Whether this is the terminal on show (default: always). Of several terminals on a page, only
+   * the one on show takes the focus when it connects and is the test hook.
+   */
+  isActive?(): boolean;
 }
 
 export class TerminalController implements ReactiveController {
   private readonly resources = new DisposableStore();
   private started = false;
+  private testHook: TermlabTestHook | undefined;
   view: TerminalView | undefined;
   connection: TerminalConnection | undefined;
 
@@ -68,23 +76,35 @@ export class TerminalController implements ReactiveController {
     let focused = false;
     this.resources.add(connection.onStatusChange((status) => {
       this.options.onStatus?.(status);
-      if (status.state === 'connected' && !focused) {
+      if (status.state === 'connected' && !focused && this.isActive()) {
         focused = true;
         view.focus();
       }
     }));
     this.resources.add(connection.onReady((ready) => this.options.onReady?.(ready)));
+    this.resources.add(connection.onLabProgress((progress) => this.options.onLabProgress?.(progress)));
     this.resources.add(view.term.onResize((size) => this.options.onResize?.(size)));
     this.options.onStatus?.(connection.status);
     this.options.onResize?.({ cols: view.term.cols, rows: view.term.rows });
 
     const hook: TermlabTestHook = { term: view.term, connection };
-    window.__termlab = hook;
+    this.testHook = hook;
+    if (this.isActive()) window.__termlab = hook;
     this.resources.add({ dispose: () => { if (window.__termlab === hook) delete window.__termlab; } });
+  }
+
+  /** Makes this terminal the test hook (window.__termlab), e.g. when its tab is chosen. */
+  publishTestHook(): void {
+    if (this.testHook) window.__termlab = this.testHook;
+  }
+
+  private isActive(): boolean {
+    return this.options.isActive?.() ?? true;
   }
 
   private stop(): void {
     this.started = false;
+    this.testHook = undefined;
     this.view = undefined;
     this.connection = undefined;
     this.resources.clear();

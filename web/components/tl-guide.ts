@@ -1,0 +1,594 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import type { LabContent, LabProgress, StepStatus } from '../../protocol/api.js';
+import { checkStep, errorText, getStepSolution } from '../api.js';
+import { decorateCodeBlocks, renderMarkdown, type CodeBlock } from '../lab/markdown.js';
+import { buttonStyles, markdownStyles } from './shared-styles.js';
+
+/** Text to type into a lab terminal as keyboard input, line by line, each line ending with Enter. */
+export interface TypeInputDetail {
+  terminal: string;
+  text: string;
+  /** Send Ctrl-C first. */
+  interrupt: boolean;
+}
+/** Cancelable: whoever types the text calls preventDefault(), so an unhandled event means "not typed". */
+export type TlTypeInputEvent = CustomEvent<TypeInputDetail>;
+
+export interface CheckResultDetail {
+  progress: LabProgress;
+  /** When the check was asked for (Date.now()): a `lab` message newer than that supersedes this. */
+  requestedAt: number;
+}
+export type TlCheckResultEvent = CustomEvent<CheckResultDetail>;
+
+/**
+ * The lab guide beside the terminal: title, progress, the steps with their status, the step's
+ * text (Markdown with Run and Copy buttons on code blocks), hints one at a time, Check, Show me,
+ * the check's feedback, the introduction and the finish page.
+ *
+ * Progress comes in from outside (`progress`, from the server's `lab` messages): steps turn green
+ * by themselves. The guide calls the check and solution APIs itself.
+ *
+ * @fires tl-type-input - `CustomEvent<TypeInputDetail>` (cancelable): type this into a terminal
+ *   (Run on a code block, Show me). The handler calls preventDefault() once it has typed it.
+ * @fires tl-check-result - `CustomEvent<CheckResultDetail>`: the progress a Check press answered with.
+ */
+@customElement('tl-guide')
+export class TlGuide extends LitElement {
+  static override styles = [
+    buttonStyles,
+    markdownStyles,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        box-sizing: border-box;
+        min-height: 0;
+        min-width: 0;
+        background: var(--tl-surface, #161b22);
+        border: 1px solid var(--tl-border, #30363d);
+        border-radius: var(--tl-radius, 10px);
+        overflow: hidden;
+        font-size: 0.9375rem;
+      }
+      .head {
+        flex: none;
+        padding: 0.875rem 1rem 0.75rem;
+        border-bottom: 1px solid var(--tl-border, #30363d);
+      }
+      h2 {
+        margin: 0 0 0.625rem;
+        font-size: 1.0625rem;
+        line-height: 1.3;
+        letter-spacing: -0.01em;
+      }
+      .progress {
+        display: flex;
+        align-items: center;
+        gap: 0.75rem;
+        font-size: 0.8125rem;
+        color: var(--tl-muted, #8b949e);
+        font-variant-numeric: tabular-nums;
+      }
+      .bar {
+        flex: 1 1 auto;
+        height: 6px;
+        border-radius: 3px;
+        background: var(--tl-surface-3, #30363d);
+        overflow: hidden;
+      }
+      .bar > span {
+        display: block;
+        height: 100%;
+        border-radius: 3px;
+        background: var(--tl-ok, #3fb950);
+        transition: width 300ms ease-out;
+      }
+      .scroll {
+        flex: 1 1 auto;
+        min-height: 0;
+        overflow-y: auto;
+        padding: 0.75rem 1rem 1rem;
+        scrollbar-gutter: stable;
+      }
+      details.intro {
+        margin-bottom: 0.75rem;
+        border: 1px solid var(--tl-border, #30363d);
+        border-radius: var(--tl-radius-sm, 6px);
+        background: var(--tl-bg, #0b0e13);
+      }
+      details.intro summary {
+        cursor: pointer;
+        padding: 0.5rem 0.75rem;
+        font-weight: 600;
+        font-size: 0.875rem;
+        color: var(--tl-muted, #8b949e);
+      }
+      details.intro summary:hover { color: var(--tl-text, #e6edf3); }
+      details.intro .md {
+        padding: 0 0.875rem 0.75rem;
+      }
+      ol.steps {
+        list-style: none;
+        margin: 0 0 1rem;
+        padding: 0;
+        display: flex;
+        flex-direction: column;
+        gap: 2px;
+      }
+      .step-item {
+        width: 100%;
+        justify-content: flex-start;
+        gap: 0.625rem;
+        min-height: 2.125rem;
+        padding: 0.25rem 0.5rem;
+        border: 1px solid transparent;
+        background: none;
+        font-weight: 500;
+        text-align: left;
+        white-space: normal;
+        line-height: 1.3;
+        color: var(--tl-muted, #8b949e);
+      }
+      .step-item:hover:not(:disabled) {
+        background: var(--tl-surface-2, #21262d);
+        border-color: transparent;
+      }
+      .step-item:disabled { opacity: 1; }
+      .step-item[data-status='current'] { color: var(--tl-text, #e6edf3); font-weight: 600; }
+      .step-item[data-status='done'] { color: var(--tl-text, #e6edf3); }
+      .step-item.viewing {
+        background: var(--tl-surface-2, #21262d);
+        border-color: var(--tl-border-strong, #3d444d);
+      }
+      .marker {
+        flex: none;
+        display: inline-grid;
+        place-items: center;
+        width: 1.375rem;
+        height: 1.375rem;
+        border-radius: 50%;
+        font-size: 0.75rem;
+        font-weight: 700;
+        border: 1.5px solid var(--tl-border-strong, #3d444d);
+        color: var(--tl-muted, #8b949e);
+        transition: background-color 200ms, border-color 200ms;
+      }
+      [data-status='current'] .marker {
+        border-color: var(--tl-accent, #58a6ff);
+        color: var(--tl-accent, #58a6ff);
+      }
+      [data-status='done'] .marker {
+        border-color: var(--tl-ok, #3fb950);
+        background: var(--tl-ok, #3fb950);
+        color: #0d1117;
+      }
+      article.step, section.finish {
+        border-top: 1px solid var(--tl-border, #30363d);
+        padding-top: 0.875rem;
+      }
+      .eyebrow {
+        margin: 0 0 0.25rem;
+        font-size: 0.75rem;
+        font-weight: 600;
+        letter-spacing: 0.04em;
+        text-transform: uppercase;
+        color: var(--tl-muted, #8b949e);
+      }
+      .eyebrow .ok { color: var(--tl-ok, #3fb950); }
+      h3 {
+        margin: 0 0 0.75rem;
+        font-size: 1.0625rem;
+        line-height: 1.3;
+      }
+      .hints {
+        display: flex;
+        flex-direction: column;
+        gap: 0.5rem;
+        margin-top: 1rem;
+      }
+      .hint {
+        padding: 0.5rem 0.75rem;
+        border-radius: var(--tl-radius-sm, 6px);
+        background: var(--tl-bg, #0b0e13);
+        border: 1px dashed var(--tl-border-strong, #3d444d);
+      }
+      .hint-label {
+        display: block;
+        margin-bottom: 0.25rem;
+        font-size: 0.75rem;
+        font-weight: 600;
+        color: var(--tl-warn, #d29922);
+      }
+      section.finish .badge {
+        display: inline-grid;
+        place-items: center;
+        width: 2.25rem;
+        height: 2.25rem;
+        margin-bottom: 0.5rem;
+        border-radius: 50%;
+        background: var(--tl-ok, #3fb950);
+        color: #0d1117;
+        font-weight: 700;
+        font-size: 1.125rem;
+      }
+      .foot {
+        flex: none;
+        display: flex;
+        flex-direction: column;
+        gap: 0.625rem;
+        padding: 0.75rem 1rem;
+        border-top: 1px solid var(--tl-border, #30363d);
+        background: var(--tl-surface, #161b22);
+      }
+      .feedback {
+        margin: 0;
+        padding: 0.5rem 0.75rem;
+        border-left: 3px solid var(--tl-warn, #d29922);
+        border-radius: 0 var(--tl-radius-sm, 6px) var(--tl-radius-sm, 6px) 0;
+        background: var(--tl-surface-2, #21262d);
+        font-size: 0.875rem;
+        white-space: pre-wrap;
+        overflow-wrap: anywhere;
+        max-height: 8rem;
+        overflow-y: auto;
+      }
+      .feedback strong { font-weight: 600; }
+      .error {
+        margin: 0;
+        font-size: 0.8125rem;
+        color: var(--tl-danger, #f85149);
+      }
+      .done-note {
+        margin: 0;
+        font-size: 0.875rem;
+        color: var(--tl-ok, #3fb950);
+      }
+      .actions {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        flex-wrap: wrap;
+      }
+      .actions .check { margin-left: auto; min-width: 6.5rem; }
+      .sr-only {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip-path: inset(50%);
+        white-space: nowrap;
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .bar > span, .marker { transition: none; }
+      }
+      /* Stacked above the terminal (tl-app's narrow layout): the steps become a row of markers. */
+      @media (max-width: 720px) {
+        .head { padding: 0.625rem 0.75rem 0.5rem; }
+        h2 { margin-bottom: 0.375rem; font-size: 1rem; }
+        .scroll { padding: 0.5rem 0.75rem 0.75rem; }
+        ol.steps { flex-direction: row; flex-wrap: wrap; gap: 0.25rem; margin-bottom: 0.625rem; }
+        .step-item { width: auto; min-height: 2rem; padding: 0.125rem 0.25rem; }
+        .step-item .title { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+        article.step, section.finish { padding-top: 0.5rem; }
+        .foot { padding: 0.5rem 0.75rem; gap: 0.5rem; }
+      }
+    `,
+  ];
+
+  /** What the guide shows (GET /api/sessions/:id/lab). */
+  @property({ attribute: false }) lab: LabContent | undefined;
+  /** The latest progress (the server's `lab` messages); undefined until the first arrives. */
+  @property({ attribute: false }) progress: LabProgress | undefined;
+  /** Session id, for the API calls and port links. */
+  @property() session = '';
+  /** Session token (Bearer). */
+  @property() token = '';
+
+  /** Step shown (index); undefined follows the current step (or the finish page). */
+  @state() private selected: number | undefined;
+  /** How many hints each step shows. */
+  @state() private hintsShown: ReadonlyMap<number, number> = new Map();
+  /** The person opened or closed the introduction; undefined: open until a step is done. */
+  @state() private introOpen: boolean | undefined;
+  @state() private checkBusy = false;
+  @state() private showMeBusy = false;
+  @state() private actionError = '';
+  @state() private announcement = '';
+
+  /** After the next render, scroll the shown step (or finish page) into view. */
+  private scrollToContent = false;
+
+  /** Rendered Markdown by place ("step:2", "hint:2:0", "intro", ...), for the current lab. */
+  private readonly rendered = new Map<string, HTMLElement>();
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('lab') || changed.has('session')) {
+      this.rendered.clear();
+      if (changed.get('lab')?.id !== this.lab?.id || changed.has('session')) {
+        this.selected = undefined;
+        this.hintsShown = new Map();
+        this.introOpen = undefined;
+      }
+    }
+    if (changed.has('progress')) {
+      const before = changed.get('progress');
+      const now = this.progress;
+      if (before && now && before.current !== now.current) {
+        // A step was done (or the lab moved on): show what comes next.
+        this.selected = undefined;
+        this.actionError = '';
+        this.scrollToContent = true;
+      }
+      if (before && now) {
+        const newlyDone = now.steps.findIndex((s, i) => s === 'done' && before.steps[i] !== 'done');
+        if (now.finished && !before.finished) this.announcement = 'All steps done: lab finished.';
+        else if (newlyDone >= 0) this.announcement = `Step ${newlyDone + 1} done.`;
+      }
+    }
+  }
+
+  protected override render() {
+    const lab = this.lab;
+    if (!lab) return nothing;
+    const statuses = this.statuses(lab);
+    const total = lab.steps.length;
+    const done = statuses.filter((s) => s === 'done').length;
+    const current = this.progress?.current ?? 0;
+    const finished = this.progress?.finished ?? false;
+    const viewing = this.selected ?? (finished ? total : current);
+    const introOpen = this.introOpen ?? (done === 0 && !finished);
+    return html`
+      <div class="head">
+        <h2>${lab.title}</h2>
+        <div class="progress" data-testid="progress" data-done=${done} data-total=${total}
+             role="progressbar" aria-label="Steps done" aria-valuemin="0" aria-valuemax=${total} aria-valuenow=${done}>
+          <span class="bar"><span style="width: ${total ? (100 * done) / total : 0}%"></span></span>
+          <span>${done} of ${total} done</span>
+        </div>
+      </div>
+      <div class="scroll">
+        ${lab.intro.trim()
+          ? html`<details class="intro" data-testid="lab-intro" ?open=${introOpen}>
+              <summary @click=${(ev: Event) => { ev.preventDefault(); this.introOpen = !introOpen; }}>Introduction</summary>
+              ${this.markdown('intro', lab.intro, this.firstTerminal(lab))}
+            </details>`
+          : nothing}
+        <ol class="steps" aria-label="Steps">
+          ${lab.steps.map((step, i) => {
+            const status = statuses[i]!;
+            return html`<li>
+              <button class="step-item ${i === viewing ? 'viewing' : ''}" data-testid="step-${i + 1}" data-status=${status}
+                      aria-current=${status === 'current' ? 'step' : nothing} ?disabled=${status === 'pending'}
+                      title=${status === 'pending' ? `${step.title} (do the steps before this one first)` : step.title}
+                      @click=${() => this.show(i)}>
+                <span class="marker" aria-hidden="true">${status === 'done' ? '✓' : i + 1}</span>
+                <span class="title">${step.title}<span class="sr-only"> (${status})</span></span>
+              </button>
+            </li>`;
+          })}
+        </ol>
+        ${viewing >= total ? this.renderFinish(lab) : this.renderStep(lab, viewing, statuses[viewing]!)}
+        <div class="sr-only" role="status" aria-live="polite">${this.announcement}</div>
+      </div>
+      ${this.renderFoot(lab, viewing, statuses, finished)}
+    `;
+  }
+
+  private renderStep(lab: LabContent, index: number, status: StepStatus) {
+    const step = lab.steps[index]!;
+    const shown = Math.min(this.hintsShown.get(index) ?? 0, step.hints.length);
+    return html`
+      <article class="step" data-testid="step-content" data-step=${index + 1}>
+        <p class="eyebrow">Step ${index + 1} of ${lab.steps.length}${status === 'done' ? html` · <span class="ok">done ✓</span>` : nothing}</p>
+        <h3>${step.title}</h3>
+        ${this.markdown(`step:${index}`, step.text, step.terminal)}
+        ${shown > 0
+          ? html`<div class="hints">
+              ${step.hints.slice(0, shown).map((hint, h) => html`
+                <div class="hint" data-testid="hint">
+                  <span class="hint-label">Hint ${h + 1} of ${step.hints.length}</span>
+                  ${this.markdown(`hint:${index}:${h}`, hint, step.terminal)}
+                </div>`)}
+            </div>`
+          : nothing}
+      </article>
+    `;
+  }
+
+  private renderFinish(lab: LabContent) {
+    return html`
+      <section class="finish" data-testid="lab-finished">
+        <div class="badge" aria-hidden="true">✓</div>
+        ${lab.finish.trim()
+          ? this.markdown('finish', lab.finish, this.firstTerminal(lab))
+          : html`<div class="md"><p>You have done every step of this lab.</p></div>`}
+      </section>
+    `;
+  }
+
+  private renderFoot(lab: LabContent, viewing: number, statuses: StepStatus[], finished: boolean) {
+    const total = lab.steps.length;
+    const current = this.progress?.current ?? 0;
+    const error = this.actionError ? html`<p class="error" role="alert">${this.actionError}</p>` : nothing;
+    if (viewing >= total) return error === nothing ? nothing : html`<div class="foot">${error}</div>`;
+    if (viewing !== current || statuses[viewing] === 'done') {
+      return html`
+        <div class="foot">
+          ${error}
+          <div class="actions">
+            <p class="done-note">✓ You have done this step.</p>
+            <button class="small check" @click=${() => this.show(undefined)}>
+              ${finished ? 'Back to the end' : `Back to step ${current + 1}`}
+            </button>
+          </div>
+        </div>`;
+    }
+    const step = lab.steps[viewing]!;
+    const shown = this.hintsShown.get(viewing) ?? 0;
+    const checking = this.checkBusy || (this.progress?.checking ?? false);
+    const feedback = this.progress?.feedback;
+    const notYet = feedback && !feedback.passed && feedback.step === viewing ? feedback.message.trim() : '';
+    return html`
+      <div class="foot">
+        ${notYet ? html`<p class="feedback" data-testid="check-feedback" role="status"><strong>Not yet:</strong> ${notYet}</p>` : nothing}
+        ${error}
+        <div class="actions">
+          ${shown < step.hints.length
+            ? html`<button class="small" data-testid="hint-button" @click=${() => this.revealHint(viewing)}>
+                ${shown === 0 ? 'Hint' : 'Next hint'}
+              </button>`
+            : nothing}
+          <button class="small" data-testid="show-me" ?disabled=${this.showMeBusy || !this.progress}
+                  title="Type the solution into the terminal" @click=${() => void this.showMe(viewing)}>
+            ${this.showMeBusy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}Show me
+          </button>
+          <button class="primary check" data-testid="check-button" ?disabled=${checking || !this.progress}
+                  aria-busy=${checking ? 'true' : 'false'} @click=${() => void this.check()}>
+            ${checking ? html`<span class="spinner" aria-hidden="true"></span>Checking…` : 'Check'}
+          </button>
+        </div>
+      </div>
+    `;
+  }
+
+  protected override updated(): void {
+    if (!this.scrollToContent) return;
+    this.scrollToContent = false;
+    this.reveal(this.renderRoot.querySelector<HTMLElement>('article.step, section.finish'), 'start');
+  }
+
+  /**
+   * Scrolls the guide's own scroller (only it: scrollIntoView would also scroll the page's
+   * overflow-hidden boxes) to show `target` at its top, or just enough to show its end.
+   */
+  private reveal(target: HTMLElement | null, align: 'start' | 'end'): void {
+    const scroller = this.renderRoot.querySelector<HTMLElement>('.scroll');
+    if (!scroller || !target) return;
+    const box = target.getBoundingClientRect();
+    const view = scroller.getBoundingClientRect();
+    const top = align === 'start'
+      ? box.top - view.top + scroller.scrollTop - 8
+      : Math.max(scroller.scrollTop, box.bottom - view.bottom + scroller.scrollTop + 8);
+    const smooth = !matchMedia('(prefers-reduced-motion: reduce)').matches;
+    scroller.scrollTo({ top: Math.max(0, top), behavior: smooth ? 'smooth' : 'auto' });
+  }
+
+  private statuses(lab: LabContent): StepStatus[] {
+    const fromServer = this.progress?.steps;
+    return lab.steps.map((_, i) => fromServer?.[i] ?? 'pending');
+  }
+
+  private firstTerminal(lab: LabContent): string {
+    return lab.terminals[0]?.id ?? 'main';
+  }
+
+  private show(index: number | undefined): void {
+    const current = this.progress?.current;
+    this.selected = index === current ? undefined : index;
+    this.actionError = '';
+    this.scrollToContent = true;
+  }
+
+  private revealHint(index: number): void {
+    const next = new Map(this.hintsShown);
+    next.set(index, (next.get(index) ?? 0) + 1);
+    this.hintsShown = next;
+    void this.updateComplete.then(() => {
+      const hints = this.renderRoot.querySelectorAll<HTMLElement>('.hint');
+      this.reveal(hints[hints.length - 1] ?? null, 'end');
+    });
+  }
+
+  private async check(): Promise<void> {
+    if (this.checkBusy) return;
+    this.checkBusy = true;
+    this.actionError = '';
+    const requestedAt = Date.now();
+    try {
+      const progress = await checkStep(this.session, this.token);
+      this.emit<CheckResultDetail>('tl-check-result', { progress, requestedAt });
+    } catch (err) {
+      this.actionError = `Could not check: ${errorText(err)}`;
+    } finally {
+      this.checkBusy = false;
+    }
+  }
+
+  private async showMe(index: number): Promise<void> {
+    if (this.showMeBusy) return;
+    this.showMeBusy = true;
+    this.actionError = '';
+    try {
+      const solution = await getStepSolution(this.session, this.token, index + 1);
+      if (!this.typeInput({ terminal: solution.terminal, text: solution.solution, interrupt: false })) {
+        this.actionError = 'The terminal is not connected: wait until it is, then try again.';
+      }
+    } catch (err) {
+      this.actionError = `Could not get the solution: ${errorText(err)}`;
+    } finally {
+      this.showMeBusy = false;
+    }
+  }
+
+  /** Asks the page to type into a terminal; false when nobody did. */
+  private typeInput(detail: TypeInputDetail): boolean {
+    const ev = new CustomEvent<TypeInputDetail>('tl-type-input', { detail, bubbles: true, composed: true, cancelable: true });
+    return !this.dispatchEvent(ev);
+  }
+
+  private markdown(place: string, text: string, defaultTerminal: string): HTMLElement {
+    let element = this.rendered.get(place);
+    if (!element) {
+      const lab = this.lab;
+      const rendered = renderMarkdown(text, { session: this.session, hosts: lab?.hosts ?? [] });
+      const terminals = lab?.terminals ?? [];
+      decorateCodeBlocks(rendered, {
+        defaultTerminal,
+        terminalLabel: (id) => (terminals.length > 1 ? `in ${terminals.find((t) => t.id === id)?.title || id}` : undefined),
+        run: (block: CodeBlock, terminal: string) => {
+          this.actionError = '';
+          return this.typeInput({ terminal, text: block.text, interrupt: block.interrupt });
+        },
+        copy: (value) => this.copy(value),
+      });
+      element = rendered.element;
+      this.rendered.set(place, element);
+    }
+    return element;
+  }
+
+  private async copy(text: string): Promise<boolean> {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // No async clipboard (plain http on a LAN) or no permission: the old way.
+      const area = document.createElement('textarea');
+      area.value = text;
+      area.setAttribute('readonly', '');
+      area.style.position = 'fixed';
+      area.style.opacity = '0';
+      this.renderRoot.appendChild(area);
+      area.select();
+      const ok = document.execCommand('copy');
+      area.remove();
+      return ok;
+    }
+  }
+
+  private emit<T>(type: string, detail: T): void {
+    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tl-guide': TlGuide;
+  }
+  interface HTMLElementEventMap {
+    'tl-type-input': TlTypeInputEvent;
+    'tl-check-result': TlCheckResultEvent;
+  }
+}
