@@ -12,6 +12,9 @@ export type CheckSource = 'command' | 'button';
 type RunSource = CheckSource | 'ahead';
 
 const SETUP_TIMEOUT_MS = 120_000;
+/** Checks started by commands are at least this far apart: a learner printing prompt markers in a
+ * loop must not turn into a flood of execs on the shared engine. */
+const MIN_CHECK_GAP_MS = 300;
 
 export class LabRunner {
   private statuses: StepStatus[];
@@ -23,6 +26,7 @@ export class LabRunner {
   private running: Promise<void> | undefined;
   private readonly listeners = new Set<(progress: LabProgress) => void>();
   private disposed = false;
+  private lastCheckAt = 0;
 
   constructor(
     private readonly lab: Lab,
@@ -84,7 +88,10 @@ export class LabRunner {
     let source: RunSource | undefined = first;
     try {
       while (source && !this.disposed && this.current < this.lab.steps.length) {
+        const wait = this.lastCheckAt + MIN_CHECK_GAP_MS - Date.now();
+        if (source === 'command' && wait > 0) await new Promise((r) => setTimeout(r, wait));
         this.again = undefined;
+        this.lastCheckAt = Date.now();
         const passed = await this.checkOnce(source);
         // A pass may mean the learner is ahead: check the next step at once, quietly.
         source = this.again ?? (passed ? 'ahead' : undefined);

@@ -47,6 +47,8 @@ export class TerminalStream {
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<(code: number) => void>();
   private readonly commandListeners = new Set<() => void>();
+  private readonly resizeListeners = new Set<(cols: number, rows: number) => void>();
+  private readonly inputListeners = new Set<(data: string) => void>();
   /** Prompts seen from the current shell; its first one follows no command. */
   private prompts = 0;
   /** The end of the previous chunk, so a marker split across two chunks is still seen. */
@@ -109,6 +111,17 @@ export class TerminalStream {
     return () => this.commandListeners.delete(listener);
   }
 
+  onResize(listener: (cols: number, rows: number) => void): () => void {
+    this.resizeListeners.add(listener);
+    return () => this.resizeListeners.delete(listener);
+  }
+
+  /** What the client typed (recordings that opted in to input use it). */
+  onInput(listener: (data: string) => void): () => void {
+    this.inputListeners.add(listener);
+    return () => this.inputListeners.delete(listener);
+  }
+
   onExit(listener: (code: number) => void): () => void {
     this.exitListeners.add(listener);
     return () => this.exitListeners.delete(listener);
@@ -161,7 +174,9 @@ export class TerminalStream {
   }
 
   write(data: string): void {
-    if (!this.exited) this.proc.write(data);
+    if (this.exited) return;
+    this.proc.write(data);
+    for (const listener of this.inputListeners) listener(data);
   }
 
   resize(cols: number, rows: number): void {
@@ -170,6 +185,7 @@ export class TerminalStream {
     this.rows = rows;
     this.mirror.resize(cols, rows);
     if (!this.exited) this.proc.resize(cols, rows);
+    for (const listener of this.resizeListeners) listener(cols, rows);
   }
 
   dispose(): void {
@@ -177,6 +193,8 @@ export class TerminalStream {
     this.client = undefined;
     this.outputListeners.clear();
     this.commandListeners.clear();
+    this.resizeListeners.clear();
+    this.inputListeners.clear();
     if (!this.exited) {
       try { this.proc.kill(); } catch { /* already gone */ }
     }
