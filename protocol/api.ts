@@ -12,6 +12,8 @@ export interface LabSummary {
   tags: string[];
   /** Number of checked steps. */
   steps: number;
+  /** The lab ships a recorded walkthrough: GET /api/labs/:id/walkthrough.cast */
+  walkthrough: boolean;
 }
 
 /** GET /api/labs */
@@ -29,6 +31,8 @@ export interface SessionInfo {
   createdAt: number;
   expiresAt: number;
   idleTimeoutMs: number;
+  /** Terminal id → id of its running recording (GET /api/sessions/:id only). */
+  recordings?: Record<string, string>;
 }
 
 /** Any failed API call answers with this body and a 4xx/5xx status. */
@@ -88,3 +92,27 @@ export interface StepSolution { terminal: string; solution: string }
 export function portPath(session: string, host: string, port: number, rest = '/'): string {
   return `/p/${encodeURIComponent(session)}/${encodeURIComponent(host)}/${port}${rest.startsWith('/') ? rest : `/${rest}`}`;
 }
+
+// ---- recordings ----
+
+export interface RecordingInfo {
+  id: string;
+  /** Unguessable id for the read-only share link /watch/<share> and embed /embed/<share>. */
+  share: string;
+  lab: string;
+  terminal: string;
+  title: string;
+  createdAt: number;
+  durationS: number;
+  bytes: number;
+  /** Keystrokes were recorded too ("i" events): only when the learner asked. */
+  input: boolean;
+  /** Still being written. */
+  recording: boolean;
+}
+
+/** POST /api/sessions/:id/terminals/:terminal/recording (Bearer) with { on, input? } → RecordingInfo (on) or 204 (off). */
+export interface RecordingRequest { on: boolean; input?: boolean }
+
+/** GET /api/recordings[?lab=ID]: this browser's recordings. */
+export interface RecordingListResponse { recordings: RecordingInfo[] }

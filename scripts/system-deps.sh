@@ -2,11 +2,11 @@
 # Installs the Debian packages the lab server needs on a fresh Debian machine (root only).
 # Usage: scripts/system-deps.sh [server|test]
 #   server: docker.io (engine), debootstrap (offline base image), iptables
-#   test:   the server's packages plus chromium (Playwright drives it) and asciinema
+#   test:   the server's packages plus chromium (Playwright drives it) and asciinema (reads recordings)
 # Each package is installed only when missing; the script says what it installs.
 set -euo pipefail
 want=(docker.io debootstrap iptables uidmap)
-[ "${1:-server}" = test ] && want+=(chromium)
+[ "${1:-server}" = test ] && want+=(chromium asciinema)
 
 missing=()
 for p in "${want[@]}"; do

@@ -7,6 +7,8 @@ import { WsGateway } from './http/ws-gateway.js';
 import path from 'node:path';
 import { loadCatalog, type Lab } from './labs/catalog.js';
 import { ProgressStore } from './labs/progress-store.js';
+import { RecordingService } from './recordings/recording-service.js';
+import { RecordingStore } from './recordings/recording-store.js';
 import type { Logger } from './log.js';
 import { createDockerDriver, type DockerDriver } from './sandbox/driver.js';
 import { SessionManager } from './sessions/session-manager.js';
@@ -16,6 +18,7 @@ export interface LabServer {
   readonly config: Config;
   readonly sessions: SessionManager;
   readonly driver: DockerDriver;
+  readonly recordings: RecordingService;
   stop(): Promise<void>;
 }
 
@@ -28,7 +31,8 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
 
   const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
   const sessions = new SessionManager(config, driver, () => labs, store, log);
-  const app = createApp({ sessions, labs: () => labs, webDir: config.webDir, log });
+  const recordings = new RecordingService(new RecordingStore(config.stateDir));
+  const app = createApp({ sessions, recordings, labs: () => labs, webDir: config.webDir, log });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config.allowedOrigins, log);
   gateway.attach(server);
@@ -48,6 +52,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     config,
     sessions,
     driver,
+    recordings,
     stop() {
       stopped ??= (async () => {
         for (const conn of gateway.connections) conn.exit('server-stopping');
@@ -57,6 +62,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await driver.removeLeftovers();
         store.close();
+        recordings.store.close();
       })();
       return stopped;
     },

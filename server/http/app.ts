@@ -1,11 +1,15 @@
 // HTTP routes: the page, the lab list, and session create / status / end.
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ApiError, CreateSessionRequest, LabContent, LabListResponse, StepSolution } from '../../protocol/api.js';
 import { summary, type Lab } from '../labs/catalog.js';
 import type { Logger } from '../log.js';
 import { SessionError, type SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
+import type { RecordingService } from '../recordings/recording-service.js';
+import { learnerCookie } from './learner.js';
 import { PORT_PREFIX, portCookie, portProxy } from './port-proxy.js';
+import { recordingRoutes } from './recording-routes.js';
 
 function apiError(res: Response, status: number, code: string, error: string): void {
   const body: ApiError = { error, code };
@@ -20,15 +24,20 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
   return session && session.id === req.params.id ? session : undefined;
 }
 
-export function createApp(opts: { sessions: SessionManager; labs: () => Map<string, Lab>; webDir: string; log: Logger }): express.Express {
-  const { sessions, labs, log } = opts;
+export function createApp(opts: {
+  sessions: SessionManager; recordings: RecordingService; labs: () => Map<string, Lab>; webDir: string; log: Logger;
+}): express.Express {
+  const { sessions, recordings, labs, log } = opts;
   const app = express();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+  app.use((req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+    // Only the embeddable player may be framed by other sites.
+    if (req.path.startsWith('/embed/')) res.set('Content-Security-Policy', 'frame-ancestors *');
+    else res.set('X-Frame-Options', 'DENY');
     next();
   });
-  app.use('/api', express.json({ limit: '16kb' }));
+  app.use('/api', express.json({ limit: '16kb' }), learnerCookie());
 
   app.get('/api/health', (_req, res) => { res.json({ ok: true, sessions: sessions.count, pooled: sessions.pooled }); });
 
@@ -53,7 +62,7 @@ export function createApp(opts: { sessions: SessionManager; labs: () => Map<stri
   app.get('/api/sessions/:id', (req, res) => {
     const session = authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
-    res.json(session.info());
+    res.json({ ...session.info(), recordings: recordings.runningFor(session.id) });
   });
 
   app.delete('/api/sessions/:id', async (req, res) => {
@@ -90,8 +99,11 @@ export function createApp(opts: { sessions: SessionManager; labs: () => Map<stri
     res.json(body);
   });
 
+  app.use('/api', recordingRoutes({ sessions, recordings, labs, authorised: (req) => authorised(req, sessions), apiError }));
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
   app.use(PORT_PREFIX, portProxy(sessions));
+  // Share and embed links are pages of the app; it reads the share id from the path.
+  app.get(['/watch/:share', '/embed/:share'], (_req, res) => res.sendFile(path.join(opts.webDir, 'index.html')));
   app.use(express.static(opts.webDir, { index: 'index.html', maxAge: 0 }));
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { Request, Response } from 'express';
 import { boxAddress } from '../sandbox/driver.js';
+import { readCookie } from './learner.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
 
@@ -16,14 +17,6 @@ export function portCookie(session: Session): string {
   return `${cookieName(session.id)}=${session.token}; Path=${PORT_PREFIX}/${session.id}/; HttpOnly; SameSite=Strict`;
 }
 
-function cookie(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
-}
-
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'cookie', 'host'];
 
 /** Express handler for GET/POST/... /p/:session/:host/:port/* */
@@ -32,7 +25,7 @@ export function portProxy(sessions: SessionManager) {
     const m = /^\/([^/]+)\/([a-z][a-z0-9-]*)\/(\d{1,5})(\/.*)?$/.exec(req.url);
     if (!m) { res.status(404).type('text').send('A port link looks like /p/<session>/<host>/<port>/'); return; }
     const [, id, host, portText, rest] = m as unknown as [string, string, string, string, string | undefined];
-    const token = cookie(req, cookieName(id));
+    const token = readCookie(req, cookieName(id));
     const session = token ? sessions.byToken(token) : undefined;
     if (!session || session.id !== id) {
       res.status(403).type('text').send('This lab port belongs to another browser session (or the session ended). Open it from the lab page.');

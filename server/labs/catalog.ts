@@ -1,5 +1,6 @@
 // The lab catalogue: every folder under labs/ that loads. Lab content lives in labs/, never in code.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { LabSummary } from '../../protocol/api.js';
 import { LabInvalid, loadLab, type Lab } from './lab-loader.js';
 
@@ -22,5 +23,6 @@ export function loadCatalog(labsDir: string, onError: (err: LabInvalid) => void)
 
 export function summary(lab: Lab): LabSummary {
   const { id, title, description, profile, durationMinutes, difficulty, tags } = lab;
-  return { id, title, description, profile, durationMinutes, difficulty, tags, steps: lab.steps.length };
+  const walkthrough = fs.existsSync(path.join(lab.dir, 'walkthrough.cast'));
+  return { id, title, description, profile, durationMinutes, difficulty, tags, steps: lab.steps.length, walkthrough };
 }

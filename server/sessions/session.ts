@@ -14,6 +14,8 @@ export class Session {
   private readonly terminals = new Map<string, TerminalStream>();
   private readonly endListeners = new Set<(reason: ExitReason) => void>();
   private ended: ExitReason | undefined;
+  /** Work that must finish before the boxes go (closing recordings). */
+  private readonly closers = new Set<() => Promise<void>>();
   /** Connections attached now; a session with none for the idle timeout ends. */
   attachedClients = 0;
 
@@ -57,6 +59,12 @@ export class Session {
 
   existingTerminals(): TerminalStream[] { return [...this.terminals.values()]; }
 
+  /** Runs (and is awaited) when the session ends, before its shells and boxes go. */
+  addCloser(closer: () => Promise<void>): () => void {
+    this.closers.add(closer);
+    return () => this.closers.delete(closer);
+  }
+
   onEnd(listener: (reason: ExitReason) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
@@ -75,6 +83,7 @@ export class Session {
     this.ended = reason;
     for (const listener of this.endListeners) listener(reason);
     this.endListeners.clear();
+    await Promise.all([...this.closers].map((close) => close().catch(() => {})));
     this.runner.dispose();
     for (const stream of this.terminals.values()) stream.dispose();
     this.terminals.clear();
