@@ -181,6 +181,35 @@ async function benchGreen(labs: string[]): Promise<void> {
   console.log(`completing command's end -> step green in the page (${deltas.length} steps of ${labs.join(', ')}): p50 ${ms(pct(deltas, 50))}  p95 ${ms(pct(deltas, 95))}`);
 }
 
+/** Output throughput of one terminal to a WebSocket client, with and without a recording of it. */
+async function benchThroughput(mb: number): Promise<void> {
+  const srv = await server({});
+  try {
+    const results: string[] = [];
+    for (const record of [false, true, false, true]) {
+      const s = await startToPrompt(srv, 'hello');
+      if (record) {
+        const res = await fetch(`${srv.url}/api/sessions/${s.id}/terminals/main/recording`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ on: true }),
+        });
+        if (res.status !== 201) throw new Error(`recording did not start: ${res.status}`);
+      }
+      const start = s.client.offset;
+      const t0 = performance.now();
+      s.client.type(`yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c ${mb * 1024 * 1024}; echo; echo end-$((6*7))\r`);
+      await s.client.waitForText('end-42\r\n', 300_000);
+      const seconds = (performance.now() - t0) / 1000;
+      const bytes = s.client.offset - start;
+      results.push(`${record ? 'recording' : 'no recording'} ${(bytes / 1024 / 1024 / seconds).toFixed(1)} MiB/s`);
+      s.client.output = Buffer.alloc(0);
+      await endSession(srv, s);
+    }
+    console.log(`terminal output throughput to one client (${mb} MiB of yes, 2 runs each): ${results.join(', ')}`);
+  } finally {
+    await srv.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim().replace(/\n/g, ' cores,');
   console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
@@ -190,6 +219,7 @@ async function main(): Promise<void> {
   await benchEcho();
   await benchMemory('hello', quick ? 2 : 5);
   await benchMemory('hello-docker', quick ? 1 : 3);
+  await benchThroughput(quick ? 8 : 32);
   await benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']);
 }
 

@@ -52,7 +52,7 @@ export function createApp(opts: {
     if (typeof body?.lab !== 'string') return apiError(res, 400, 'bad-request', 'the body needs a "lab" field naming a lab');
     try {
       const session = await sessions.create(body.lab);
-      res.status(201).set('Set-Cookie', portCookie(session)).json(session.info());
+      res.status(201).append('Set-Cookie', portCookie(session)).json(session.info());
     } catch (err) {
       if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
       throw err;
