@@ -194,6 +194,7 @@ async function benchThroughput(mb: number): Promise<void> {
         });
         if (res.status !== 201) throw new Error(`recording did not start: ${res.status}`);
       }
+      s.client.keepBytes = 64 * 1024;
       const start = s.client.offset;
       const t0 = performance.now();
       s.client.type(`yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c ${mb * 1024 * 1024}; echo; echo end-$((6*7))\r`);
@@ -214,13 +215,16 @@ async function main(): Promise<void> {
   const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim().replace(/\n/g, ' cores,');
   console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
   const runs = quick ? 3 : 10;
-  await benchStart('hello', runs);
-  await benchStart('hello-docker', quick ? 2 : 5);
-  await benchEcho();
-  await benchMemory('hello', quick ? 2 : 5);
-  await benchMemory('hello-docker', quick ? 1 : 3);
-  await benchThroughput(quick ? 8 : 32);
-  await benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']);
+  const parts: Record<string, () => Promise<void>> = {
+    start: async () => { await benchStart('hello', runs); await benchStart('hello-docker', quick ? 2 : 5); },
+    echo: benchEcho,
+    memory: async () => { await benchMemory('hello', quick ? 2 : 5); await benchMemory('hello-docker', quick ? 1 : 3); },
+    throughput: () => benchThroughput(quick ? 8 : 32),
+    green: () => benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']),
+  };
+  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, green).
+  const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
+  for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }
 
 await main();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the browser app into dist/web: app.js (+ map) bundled by esbuild from web/main.ts, and
-// index.html, app.css (web/styles.css) and xterm.css copied next to it.
+// index.html, app.css (web/styles.css), xterm.css and asciinema-player.css copied next to it.
 //   node scripts/build-web.mjs           one build
 //   node scripts/build-web.mjs --watch   rebuild on change
 import { copyFile, mkdir, rm } from 'node:fs/promises';
@@ -17,6 +17,8 @@ const copies = [
   [path.join(root, 'web', 'index.html'), 'index.html'],
   [path.join(root, 'web', 'styles.css'), 'app.css'],
   [path.join(root, 'node_modules', '@xterm', 'xterm', 'css', 'xterm.css'), 'xterm.css'],
+  // The player measures its character cell in document.body, outside tl-player's shadow root.
+  [path.join(root, 'node_modules', 'asciinema-player', 'dist', 'bundle', 'asciinema-player.css'), 'asciinema-player.css'],
 ];
 
 async function copyStatic() {
@@ -36,7 +38,7 @@ const options = {
   sourcemap: true,
   // Lit's decorators need experimentalDecorators and useDefineForClassFields: false from here.
   tsconfig: path.join(root, 'web', 'tsconfig.json'),
-  // CSS imported from TypeScript (xterm.css for the terminal's shadow root) arrives as a string.
+  // CSS imported from TypeScript (xterm.css, asciinema-player.css for the shadow roots) arrives as a string.
   loader: { '.css': 'text' },
   legalComments: 'linked',
   logLevel: 'warning',

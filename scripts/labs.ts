@@ -1,10 +1,13 @@
 // npm run labs -- validate [lab...]   check lab folders, printing file:line: problem
 // npm run labs -- test [lab...]       prove every step's check on real sandboxes (fails before, passes after)
+// npm run labs -- record <lab...|--all> type every solution into real terminals, recording labs/<id>/walkthrough.cast
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../server/config.js';
 import { LabInvalid, loadLab, type Lab } from '../server/labs/lab-loader.js';
-import { testLab } from '../server/labs/lab-tester.js';
+import { testLab, type StepVerdict } from '../server/labs/lab-tester.js';
+import { recordWalkthrough, WALKTHROUGH_FILE } from '../server/labs/walkthrough.js';
 import { createLogger } from '../server/log.js';
 import { createDockerDriver } from '../server/sandbox/driver.js';
 
@@ -12,7 +15,8 @@ const [command, ...args] = process.argv.slice(2);
 const config = loadConfig(process.env, { instance: `labs-${crypto.randomBytes(3).toString('hex')}`, pool: { shell: 0, docker: 0 } });
 
 function labIds(): string[] {
-  if (args.length) return args;
+  const ids = args.filter((a) => a !== '--all');
+  if (ids.length) return ids;
   return fs.readdirSync(config.labsDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
 
@@ -50,7 +54,7 @@ async function test(): Promise<number> {
       const session = `${lab.id.slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`;
       try {
         await testLab(driver, lab, session, (v) => {
-          console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.lab} step ${v.step} "${v.title}" (${(v.ms / 1000).toFixed(1)} s): ${v.detail}`);
+          printStep(v);
           if (v.ok) passed++; else failed++;
         });
       } catch (err) {
@@ -65,10 +69,53 @@ async function test(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { validate, test };
+/** Records each lab's walkthrough; a lab passes when every step's check passed after its typed solution. */
+async function record(): Promise<number> {
+  if (!args.length) {
+    console.error('usage: npm run labs -- record <lab...> | record --all');
+    return 2;
+  }
+  const { labs, problems } = loadAll();
+  if (problems) return 1;
+  const log = createLogger('warn');
+  const driver = await createDockerDriver(config, log, (line) => console.error(line));
+  let passed = 0;
+  let failed = 0;
+  try {
+    for (const lab of labs) {
+      const session = `${lab.id.slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`;
+      const out = path.join(lab.dir, WALKTHROUGH_FILE);
+      const started = Date.now();
+      try {
+        const result = await recordWalkthrough(driver, lab, { out, session, onStep: printStep });
+        const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+        if (result.ok) {
+          console.log(`ok   ${lab.id}: wrote ${path.relative(process.cwd(), out)} (${result.durationS.toFixed(1)} s of playback, ${(result.bytes / 1024).toFixed(1)} KB) in ${took}`);
+          passed++;
+        } else {
+          console.log(`FAIL ${lab.id}: ${path.relative(process.cwd(), out)} left as it was (${took})`);
+          failed++;
+        }
+      } catch (err) {
+        console.log(`FAIL ${lab.id}: ${(err as Error).message}`);
+        failed++;
+      }
+    }
+  } finally {
+    await driver.removeLeftovers();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
+}
+
+function printStep(v: StepVerdict): void {
+  console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.lab} step ${v.step} "${v.title}" (${(v.ms / 1000).toFixed(1)} s): ${v.detail}`);
+}
+
+const commands: Record<string, () => Promise<number>> = { validate, test, record };
 const run = command ? commands[command] : undefined;
 if (!run) {
-  console.error('usage: npm run labs -- validate [lab...] | test [lab...]');
+  console.error('usage: npm run labs -- validate [lab...] | test [lab...] | record <lab...|--all>');
   process.exit(2);
 }
 process.exit(await run());

@@ -62,10 +62,17 @@ export class ClientConnection implements TerminalClient {
 
   private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
     this.lastHeard = Date.now();
-    if (!this.withinRate()) return this.fail('rate-limited', `more than ${RATE_PER_SECOND} messages a second; slow down`);
-    if (isBinary) return this.fail('binary-not-accepted');
+    if (isBinary) {
+      if (!this.limited()) this.fail('binary-not-accepted');
+      return;
+    }
     const parsed = parseClientMessage(data.toString());
-    if (!parsed.ok) return this.fail(parsed.code, parsed.message);
+    if (!parsed.ok) {
+      if (!this.limited()) this.fail(parsed.code, parsed.message);
+      return;
+    }
+    // Acks are never dropped: a lost ack would leave the shell paused for good. They cost nothing.
+    if (parsed.message.type !== 'ack' && this.limited()) return;
     try {
       await this.handle(parsed.message);
     } catch (err) {
@@ -113,6 +120,13 @@ export class ClientConnection implements TerminalClient {
       cols: stream.size.cols, rows: stream.size.rows, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs,
     });
     this.send({ type: 'lab', progress: session.runner.progress() });
+  }
+
+  /** True (after telling the client) when it sends more than the rate allows; the message is dropped. */
+  private limited(): boolean {
+    if (this.withinRate()) return false;
+    if (this.windowCount === RATE_PER_SECOND + 1) this.fail('rate-limited', `more than ${RATE_PER_SECOND} messages a second; slow down`);
+    return true;
   }
 
   private withinRate(): boolean {

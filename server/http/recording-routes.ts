@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import type { RecordingListResponse, RecordingRequest } from '../../protocol/api.js';
+import { WALKTHROUGH_FILE } from '../labs/lab-format.js';
 import type { Lab } from '../labs/lab-loader.js';
 import type { RecordingService } from '../recordings/recording-service.js';
 import type { SessionManager } from '../sessions/session-manager.js';
@@ -12,7 +13,6 @@ import { learnerId } from './learner.js';
 
 type ApiErrorFn = (res: Response, status: number, code: string, error: string) => void;
 
-export const WALKTHROUGH_FILE = 'walkthrough.cast';
 
 function sendCast(res: Response, file: string, downloadName?: string): void {
   res.type('application/x-asciicast');

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LabSummary } from '../../protocol/api.js';
+import { WALKTHROUGH_FILE } from './lab-format.js';
 import { LabInvalid, loadLab, type Lab } from './lab-loader.js';
 
 export type { Lab } from './lab-loader.js';
@@ -23,6 +24,6 @@ export function loadCatalog(labsDir: string, onError: (err: LabInvalid) => void)
 
 export function summary(lab: Lab): LabSummary {
   const { id, title, description, profile, durationMinutes, difficulty, tags } = lab;
-  const walkthrough = fs.existsSync(path.join(lab.dir, 'walkthrough.cast'));
+  const walkthrough = fs.existsSync(path.join(lab.dir, WALKTHROUGH_FILE));
   return { id, title, description, profile, durationMinutes, difficulty, tags, steps: lab.steps.length, walkthrough };
 }

@@ -2,6 +2,9 @@
 // docs/authoring.md documents it for authors; keep the two in step.
 import { z } from 'zod';
 
+/** A lab's recorded walkthrough, beside its lab.yaml (made by `npm run labs -- record`). */
+export const WALKTHROUGH_FILE = 'walkthrough.cast';
+
 export const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const name = z.string().regex(NAME, 'must be lowercase letters, digits and dashes, starting with a letter (at most 31)');
 const script = z.string().trim().min(1, 'must not be empty');

@@ -16,6 +16,8 @@ export class ProtocolClient {
   closeReason = '';
   private waiters: Array<() => void> = [];
   autoAck = true;
+  /** Keep only this many of the newest output bytes (a benchmark's flood would grow `output` forever). */
+  keepBytes = Infinity;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary) => {
@@ -30,6 +32,7 @@ export class ProtocolClient {
           if (frame.offset > this.offset) throw new Error(`gap in output: got ${frame.offset}, have ${this.offset}`);
           const fresh = Buffer.from(frame.payload).subarray(skip);
           this.output = Buffer.concat([this.output, fresh]);
+          if (this.output.length > this.keepBytes) this.output = this.output.subarray(this.output.length - this.keepBytes);
           this.offset += fresh.length;
           if (this.autoAck) this.send({ type: 'ack', offset: this.offset });
         }
