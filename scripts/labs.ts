@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { markers, parseAsciicast } from '../protocol/asciicast.js';
 import { loadConfig } from '../server/config.js';
 import { LabInvalid, loadLab, type Lab } from '../server/labs/lab-loader.js';
 import { testLab, type StepVerdict } from '../server/labs/lab-tester.js';
@@ -35,9 +36,32 @@ function loadAll(): { labs: Lab[]; problems: number } {
   return { labs, problems };
 }
 
+/** A walkthrough whose step markers no longer match the lab's steps was recorded from an older version. */
+function staleWalkthrough(lab: Lab): string | undefined {
+  const file = path.join(lab.dir, WALKTHROUGH_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  let labels: string[];
+  try {
+    labels = markers(parseAsciicast(fs.readFileSync(file, 'utf8'))).map((m) => m.label).filter((l) => /^\d+\. /.test(l));
+  } catch (err) {
+    return `${(err as Error).message}`;
+  }
+  const want = lab.steps.map((s, i) => `${i + 1}. ${s.title}`);
+  return JSON.stringify(labels) === JSON.stringify(want) ? undefined : 'its step markers do not match the steps';
+}
+
 async function validate(): Promise<number> {
-  const { labs, problems } = loadAll();
-  for (const lab of labs) console.log(`ok ${lab.id}: ${lab.steps.length} steps, ${lab.hosts.length} host${lab.hosts.length > 1 ? 's' : ''}, profile ${lab.profile}`);
+  const { labs, problems: found } = loadAll();
+  let problems = found;
+  for (const lab of labs) {
+    const stale = staleWalkthrough(lab);
+    if (stale) {
+      console.error(`${lab.id}/${WALKTHROUGH_FILE}:1: out of date (${stale}): run npm run labs -- record ${lab.id}`);
+      problems++;
+      continue;
+    }
+    console.log(`ok ${lab.id}: ${lab.steps.length} steps, ${lab.hosts.length} host${lab.hosts.length > 1 ? 's' : ''}, profile ${lab.profile}`);
+  }
   console.log(problems ? `${problems} problem${problems > 1 ? 's' : ''} found` : `${labs.length} labs valid`);
   return problems ? 1 : 0;
 }
