@@ -1,6 +1,7 @@
 // The HTTP API, served by the termlab server at the page's origin (shapes in protocol/api.ts).
 import type {
-  ApiError, CreateSessionRequest, LabContent, LabListResponse, LabProgress, SessionInfo, StepSolution,
+  ApiError, CreateSessionRequest, LabContent, LabListResponse, LabProgress, RecordingInfo, RecordingListResponse,
+  RecordingRequest, SessionInfo, StepSolution,
 } from '../protocol/api.js';
 
 /** A failed API call: `status` is the HTTP status (0 when the server could not be reached). */
@@ -98,6 +99,69 @@ export async function checkStep(id: string, token: string): Promise<LabProgress>
 export async function getStepSolution(id: string, token: string, step: number): Promise<StepSolution> {
   const res = await request(sessionPath(id, `/steps/${step}/solution`), { method: 'POST', headers: bearer(token) });
   return (await res.json()) as StepSolution;
+}
+
+// ---- recordings ----
+
+/**
+ * POST /api/sessions/:id/terminals/:terminal/recording: starts recording the terminal (keystrokes
+ * too when `input`), resolving to the recording; or stops it, resolving to undefined.
+ */
+export async function setRecording(session: string, token: string, terminal: string, on: boolean, input = false): Promise<RecordingInfo | undefined> {
+  const body: RecordingRequest = on ? { on, input } : { on };
+  const res = await request(sessionPath(session, `/terminals/${encodeURIComponent(terminal)}/recording`), {
+    method: 'POST',
+    headers: { ...bearer(token), 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return on ? ((await res.json()) as RecordingInfo) : undefined;
+}
+
+/** GET /api/recordings[?lab=ID]: this browser's recordings (the learner cookie names the browser), newest first. */
+export async function listRecordings(lab?: string, signal?: AbortSignal): Promise<RecordingInfo[]> {
+  const res = await request(`/api/recordings${lab ? `?lab=${encodeURIComponent(lab)}` : ''}`, { signal });
+  return ((await res.json()) as RecordingListResponse).recordings;
+}
+
+/** GET /api/recordings/:id: one of this browser's recordings. */
+export async function getRecording(id: string, signal?: AbortSignal): Promise<RecordingInfo> {
+  const res = await request(`/api/recordings/${encodeURIComponent(id)}`, { signal });
+  return (await res.json()) as RecordingInfo;
+}
+
+/** DELETE /api/recordings/:id (stops it first if it is still running); gone already (404) counts as deleted. */
+export async function deleteRecording(id: string): Promise<void> {
+  try {
+    await request(`/api/recordings/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  } catch (err) {
+    if (err instanceof ApiRequestError && err.status === 404) return;
+    throw err;
+  }
+}
+
+/** GET /api/shared/:share: the recording a share link names (anyone with the link may watch it). */
+export async function getSharedRecording(share: string, signal?: AbortSignal): Promise<RecordingInfo> {
+  const res = await request(`/api/shared/${encodeURIComponent(share)}`, { signal });
+  return (await res.json()) as RecordingInfo;
+}
+
+/** Where the .cast files are: one's own (a download, as an attachment), a shared one, a lab's walkthrough. */
+export const castUrl = {
+  recording: (id: string) => `/api/recordings/${encodeURIComponent(id)}/cast`,
+  shared: (share: string) => `/api/shared/${encodeURIComponent(share)}/cast`,
+  walkthrough: (lab: string) => `/api/labs/${encodeURIComponent(lab)}/walkthrough.cast`,
+};
+
+/** The read-only page (/watch/<share>) and the frameable player (/embed/<share>) of a shared recording, absolute. */
+export const shareUrl = {
+  watch: (share: string) => new URL(`/watch/${encodeURIComponent(share)}`, location.origin).href,
+  embed: (share: string) => new URL(`/embed/${encodeURIComponent(share)}`, location.origin).href,
+};
+
+/** The text of a .cast file; failures throw ApiRequestError with the server's message. */
+export async function fetchCastText(url: string, signal?: AbortSignal): Promise<string> {
+  const res = await request(url, { signal, headers: { Accept: 'application/x-asciicast, text/plain, */*' } });
+  return res.text();
 }
 
 export function errorText(err: unknown): string {

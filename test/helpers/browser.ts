@@ -333,3 +333,52 @@ export async function guideProgress(page: Page): Promise<{ done: number; total: 
 export function terminalById(page: Page, id: string) {
   return page.locator(`tl-terminal#term-${id}`);
 }
+
+// ---- recordings: the record button and the player (tl-player) ----
+
+export type PlayerState = 'loading' | 'playing' | 'paused' | 'ended' | 'error';
+
+/** The record button of the running lab's header (`data-recording` = true | false). */
+export function recordToggle(page: Page) {
+  return page.locator('[data-testid=record-toggle]');
+}
+
+/** Waits until the record button says the terminal on show is (not) being recorded. */
+export async function waitForRecording(page: Page, recording: boolean, ms = 15_000): Promise<void> {
+  await page.locator(`[data-testid=record-toggle][data-recording=${recording}]`).waitFor({ state: 'attached', timeout: ms });
+}
+
+/** The first player inside `scope` (a CSS selector; the page when empty): its `data-testid=player` box. */
+export function playerBox(page: Page, scope = '') {
+  return page.locator(`${scope} tl-player [data-testid=player]`.trim()).first();
+}
+
+/** Waits until the player (in `scope`) has the state; says what it had instead, and its error, when it does not. */
+export async function waitForPlayer(page: Page, state: PlayerState, opts: { scope?: string; ms?: number } = {}): Promise<void> {
+  const scope = opts.scope ?? '';
+  try {
+    await page.locator(`${scope} tl-player [data-testid=player][data-state=${state}]`.trim()).first().waitFor({ state: 'attached', timeout: opts.ms ?? 30_000 });
+  } catch (err) {
+    const had = await playerBox(page, scope).getAttribute('data-state').catch(() => null);
+    const error = await page.locator(`${scope} tl-player [data-testid=player-error]`.trim()).first().textContent({ timeout: 500 }).catch(() => null);
+    throw new Error(`the player did not become ${state} (it is ${had}${error ? `: ${error.trim()}` : ''}): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Plays the player (in `scope`) to its end quickly: 16× with pauses cut to half a second, then
+ * play if it is not playing (changing the speed after the end leaves it paused at the start).
+ */
+export async function playToEnd(page: Page, scope = '', ms = 60_000): Promise<void> {
+  await setPlayback(page, 16, 0.5, scope);
+  if (await playerBox(page, scope).getAttribute('data-state') === 'paused') {
+    await page.locator(`${scope} tl-player .ap-playback-button`.trim()).first().click();
+  }
+  await waitForPlayer(page, 'ended', { scope, ms });
+}
+
+/** Sets the player's speed and pause cutting with its own selects (a quick run to the end: 16, 0.5). */
+export async function setPlayback(page: Page, speed: number, idleLimit: number, scope = ''): Promise<void> {
+  await page.locator(`${scope} tl-player [data-testid=player-speed]`.trim()).first().selectOption(String(speed));
+  await page.locator(`${scope} tl-player [data-testid=player-idle]`.trim()).first().selectOption(String(idleLimit));
+}

@@ -1,6 +1,25 @@
 // Styles shared by the components; colours come from custom properties in styles.css.
 import { css } from 'lit';
 
+/** `.spinner`: a small turning ring in the current colour. */
+export const spinnerStyles = css`
+  .spinner {
+    width: 0.9em;
+    height: 0.9em;
+    border-radius: 50%;
+    border: 2px solid currentColor;
+    border-right-color: transparent;
+    animation: spin 0.8s linear infinite;
+    flex: none;
+  }
+  @keyframes spin {
+    to { transform: rotate(360deg); }
+  }
+  @media (prefers-reduced-motion: reduce) {
+    .spinner { animation-duration: 2.4s; }
+  }
+`;
+
 export const buttonStyles = css`
   button {
     font: inherit;
@@ -55,21 +74,7 @@ export const buttonStyles = css`
     padding: 0 0.625rem;
     font-size: 0.8125rem;
   }
-  .spinner {
-    width: 0.9em;
-    height: 0.9em;
-    border-radius: 50%;
-    border: 2px solid currentColor;
-    border-right-color: transparent;
-    animation: spin 0.8s linear infinite;
-    flex: none;
-  }
-  @keyframes spin {
-    to { transform: rotate(360deg); }
-  }
-  @media (prefers-reduced-motion: reduce) {
-    .spinner { animation-duration: 2.4s; }
-  }
+  ${spinnerStyles}
 `;
 
 /** Rendered lab Markdown (web/lab/markdown.ts): a `div.md`, code blocks framed as `div.code`. */

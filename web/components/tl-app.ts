@@ -3,17 +3,22 @@ import { customElement, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { LabContent, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
-import { ApiRequestError, deleteSession, errorText, getLab, getSession } from '../api.js';
+import { ApiRequestError, deleteSession, errorText, getLab, getSession, listLabs } from '../api.js';
 import { typeCommands } from '../lab/typing.js';
 import { clearSession, loadSession, saveSession, type StoredSession } from '../session-store.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
 import { buttonStyles } from './shared-styles.js';
 import type { TlCheckResultEvent, TlTypeInputEvent } from './tl-guide.js';
 import type { TlSessionStartEvent } from './tl-lab-list.js';
+import type { TlRecordingsChangeEvent } from './tl-record-toggle.js';
 import type { TlLabProgressEvent, TlReadyEvent, TlStatusChangeEvent, TlTerminal } from './tl-terminal.js';
+import { playbackFromQuery } from './tl-watch.js';
 import './tl-guide.js';
 import './tl-lab-list.js';
+import './tl-record-toggle.js';
+import './tl-recordings.js';
 import './tl-terminal.js';
+import './tl-watch.js';
 
 /** "1:05:09", "12:34" or "0:09". */
 export function formatTimeLeft(ms: number): string {
@@ -39,10 +44,33 @@ function loadGuideWidth(): number {
 type LabState = 'loading' | 'ready' | 'error' | 'none';
 
 /**
- * The whole page: the lab list, or the running session (header with the lab, time left and
+ * Which page the address names: a shared recording (/watch/<share>, /embed/<share>; the server
+ * serves this app there), or the app, showing the Recordings view (#/recordings) or the labs
+ * (the list, or the running session).
+ */
+export type Route =
+  | { page: 'watch' | 'embed'; share: string }
+  | { page: 'recordings' }
+  | { page: 'labs' };
+
+export const RECORDINGS_HREF = '/#/recordings';
+
+export function routeOf(loc: { pathname: string; hash: string }): Route {
+  const shared = /^\/(watch|embed)\/([^/]+)\/?$/.exec(loc.pathname);
+  if (shared) {
+    try {
+      return { page: shared[1] as 'watch' | 'embed', share: decodeURIComponent(shared[2]!) };
+    } catch { /* a malformed escape: not a share id */ }
+  }
+  return loc.hash === '#/recordings' ? { page: 'recordings' } : { page: 'labs' };
+}
+
+/**
+ * The whole page: the lab list, or the running session (header with the lab, Record, time left and
  * "End lab"; the lab guide on the left, the terminals on the right, in tabs when there are several).
  * The active session is kept in sessionStorage, so a reload rejoins it; the guide's content is
  * fetched again and the first `lab` message restores the progress.
+ * Also the Recordings view (#/recordings), and a shared recording's pages (/watch/…, /embed/…).
  */
 @customElement('tl-app')
 export class TlApp extends LitElement {
@@ -77,6 +105,25 @@ export class TlApp extends LitElement {
         color: var(--tl-text, #e6edf3);
         text-decoration: none;
       }
+      a.brand:focus-visible, nav a:focus-visible {
+        outline: 2px solid var(--tl-accent, #58a6ff);
+        outline-offset: 2px;
+        border-radius: 4px;
+      }
+      nav.links {
+        display: flex;
+        gap: 0.25rem;
+      }
+      nav.links a {
+        padding: 0.375rem 0.625rem;
+        border-radius: var(--tl-radius-sm, 6px);
+        font-size: 0.875rem;
+        font-weight: 500;
+        color: var(--tl-muted, #8b949e);
+        text-decoration: none;
+      }
+      nav.links a:hover { color: var(--tl-text, #e6edf3); background: var(--tl-surface-2, #21262d); }
+      nav.links a[aria-current='page'] { color: var(--tl-text, #e6edf3); background: var(--tl-surface-2, #21262d); }
       .brand .logo {
         font-family: var(--tl-mono);
         font-size: 0.8125rem;
@@ -100,7 +147,9 @@ export class TlApp extends LitElement {
         margin-left: auto;
         display: flex;
         align-items: center;
-        gap: 1rem;
+        justify-content: flex-end;
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
       }
       .time {
         font-variant-numeric: tabular-nums;
@@ -244,6 +293,18 @@ export class TlApp extends LitElement {
       .tab .dot[data-state='connected'] { background: var(--tl-ok, #3fb950); }
       .tab .dot[data-state='connecting'], .tab .dot[data-state='reconnecting'] { background: var(--tl-warn, #d29922); }
       .tab .dot[data-state='ended'] { background: var(--tl-danger, #f85149); }
+      .tab .rec {
+        font-size: 0.6875rem;
+        font-weight: 700;
+        letter-spacing: 0.04em;
+        color: var(--tl-danger, #f85149);
+      }
+      .back-note {
+        margin: 0 0 1.25rem;
+        font-size: 0.875rem;
+        color: var(--tl-muted, #8b949e);
+      }
+      .back-note a, .intro a { color: var(--tl-accent, #58a6ff); }
       .stack {
         flex: 1 1 auto;
         min-height: 0;
@@ -266,13 +327,15 @@ export class TlApp extends LitElement {
       @media (max-width: 600px) {
         header { padding: 0.5rem 0.75rem; gap: 0.625rem; }
         .lab-title { flex-basis: 100%; order: 5; padding-left: 0; border-left: 0; }
+        .session-actions nav.links { display: none; }
         main.session { padding: 0.375rem; }
         main.list { padding: 1.25rem 0.75rem 2rem; }
       }
     `,
   ];
 
-  @state() private session: StoredSession | undefined = loadSession();
+  @state() private route: Route = routeOf(location);
+  @state() private session: StoredSession | undefined = this.route.page === 'watch' || this.route.page === 'embed' ? undefined : loadSession();
   @state() private notice = '';
   /** Connection status of each terminal, by id. */
   @state() private statuses: ReadonlyMap<string, ConnectionStatus> = new Map();
@@ -286,14 +349,25 @@ export class TlApp extends LitElement {
   @state() private activeTerminal: string | undefined;
   @state() private guideWidth = loadGuideWidth();
   @state() private dragging = false;
+  /** The running lab ships a walkthrough (LabSummary.walkthrough; the guide offers it). */
+  @state() private walkthrough = false;
+  /** Terminals being recorded (their tabs say so). */
+  @state() private recorded: ReadonlySet<string> = new Set();
 
   private clock: ReturnType<typeof setInterval> | undefined;
   /** When the latest `lab` message arrived (a Check answer older than it is stale). */
   private lastLabMessageAt = 0;
 
+  private readonly onLocationChange = (): void => {
+    const next = routeOf(location);
+    if (JSON.stringify(next) !== JSON.stringify(this.route)) this.route = next;
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.clock = setInterval(() => { if (this.session) this.now = Date.now(); }, 1000);
+    window.addEventListener('hashchange', this.onLocationChange);
+    window.addEventListener('popstate', this.onLocationChange);
     if (this.session) {
       void this.checkRestoredSession(this.session);
       void this.loadLab(this.session);
@@ -303,6 +377,16 @@ export class TlApp extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearInterval(this.clock);
+    window.removeEventListener('hashchange', this.onLocationChange);
+    window.removeEventListener('popstate', this.onLocationChange);
+  }
+
+  /** Goes to the labs (or the running lab) or to the Recordings view, as a new history entry. */
+  private navigate(ev: MouseEvent, page: 'labs' | 'recordings'): void {
+    if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return; // a new tab: the browser's
+    ev.preventDefault();
+    history.pushState(null, '', page === 'recordings' ? RECORDINGS_HREF : '/');
+    this.route = { page };
   }
 
   /** After a reload: a session that is gone shows the list instead of a terminal that cannot connect. */
@@ -342,11 +426,14 @@ export class TlApp extends LitElement {
     this.progress = undefined;
     this.activeTerminal = undefined;
     this.lastLabMessageAt = 0;
+    this.walkthrough = false;
+    this.recorded = new Set();
   }
 
   /** Fetches the guide's content. A server without guides (404) shows the terminal alone. */
   private async loadLab(session: StoredSession): Promise<void> {
     this.labState = 'loading';
+    void this.loadWalkthroughFlag(session);
     try {
       const lab = await getLab(session.id, session.token);
       if (this.session?.id !== session.id) return;
@@ -358,6 +445,18 @@ export class TlApp extends LitElement {
       this.labState = err instanceof ApiRequestError && err.status === 404 ? 'none' : 'error';
       console.warn('termlab: cannot load the lab guide:', errorText(err));
     }
+  }
+
+  /** Whether the lab has a walkthrough: the lab list says (LabContent does not). */
+  private async loadWalkthroughFlag(session: StoredSession): Promise<void> {
+    try {
+      const { labs } = await listLabs();
+      if (this.session?.id === session.id) this.walkthrough = labs.find((l) => l.id === session.lab)?.walkthrough ?? false;
+    } catch { /* no walkthrough button then */ }
+  }
+
+  private onRecordingsChange(ev: TlRecordingsChangeEvent): void {
+    this.recorded = new Set(ev.detail.keys());
   }
 
   /** The session's terminals in tab order, with titles once the guide's content is in. */
@@ -492,20 +591,75 @@ export class TlApp extends LitElement {
   }
 
   protected override updated(): void {
-    document.title = this.session ? `${this.session.title} · termlab` : 'termlab';
+    const page = this.route.page;
+    if (page === 'watch' || page === 'embed') return; // tl-watch names the page
+    document.title = page === 'recordings' ? 'Recordings · termlab' : this.session ? `${this.session.title} · termlab` : 'termlab';
   }
 
   protected override render() {
-    return this.session ? this.renderSession(this.session) : this.renderList();
+    const route = this.route;
+    switch (route.page) {
+      case 'embed':
+        return html`<tl-watch embed .share=${route.share} .playback=${playbackFromQuery(location.search)}></tl-watch>`;
+      case 'watch':
+        return html`
+          <header>${this.renderBrand()}${this.renderLinks()}</header>
+          <main class="list"><tl-watch .share=${route.share} .playback=${playbackFromQuery(location.search)}></tl-watch></main>`;
+      case 'recordings':
+        return this.renderRecordings();
+      case 'labs':
+        return this.session ? this.renderSession(this.session) : this.renderList();
+    }
   }
 
   private renderBrand() {
-    return html`<span class="brand"><span class="logo" aria-hidden="true">&gt;_</span>termlab</span>`;
+    return html`<a class="brand" href="/" @click=${(ev: MouseEvent) => this.route.page === 'recordings' && this.navigate(ev, 'labs')}>
+      <span class="logo" aria-hidden="true">&gt;_</span>termlab</a>`;
+  }
+
+  /**
+   * Labs and Recordings. During a lab, Recordings opens in a new tab: the lab keeps running here
+   * (this tab's session is in its sessionStorage, which a new tab does not share).
+   */
+  private renderLinks() {
+    const page = this.route.page;
+    const inLab = page === 'labs' && this.session !== undefined;
+    const spa = page === 'labs' || page === 'recordings';
+    return html`<nav class="links" aria-label="Pages">
+      ${inLab
+        ? nothing
+        : html`<a href="/" data-testid="nav-labs" aria-current=${page === 'labs' ? 'page' : nothing}
+                  @click=${(ev: MouseEvent) => spa && this.navigate(ev, 'labs')}>Labs</a>`}
+      <a href=${RECORDINGS_HREF} data-testid="nav-recordings" aria-current=${page === 'recordings' ? 'page' : nothing}
+         target=${inLab ? '_blank' : nothing} rel=${inLab ? 'noopener' : nothing}
+         title=${inLab ? 'Your recordings (opens in a new tab; the lab keeps running here)' : 'Your recordings'}
+         @click=${(ev: MouseEvent) => spa && !inLab && this.navigate(ev, 'recordings')}>Recordings${inLab ? html`<span aria-hidden="true"> ↗</span>` : nothing}</a>
+    </nav>`;
+  }
+
+  private renderRecordings() {
+    const session = this.session;
+    return html`
+      <header>${this.renderBrand()}${this.renderLinks()}</header>
+      <main class="list">
+        <div class="list-inner">
+          <div class="intro">
+            <h1>Recordings</h1>
+            <p>What you recorded in labs in this browser. Play, download or share a recording, or play a .cast file from your computer.</p>
+          </div>
+          ${session
+            ? html`<p class="back-note">Your lab <strong>${session.title}</strong> is still running.
+                <a href="/" data-testid="back-to-lab" @click=${(ev: MouseEvent) => this.navigate(ev, 'labs')}>Back to the lab</a></p>`
+            : nothing}
+          <tl-recordings></tl-recordings>
+        </div>
+      </main>
+    `;
   }
 
   private renderList() {
     return html`
-      <header>${this.renderBrand()}</header>
+      <header>${this.renderBrand()}${this.renderLinks()}</header>
       <main class="list">
         <div class="list-inner">
           <div class="intro">
@@ -522,11 +676,19 @@ export class TlApp extends LitElement {
     const left = session.expiresAt - this.now;
     const ended = [...this.statuses.values()].some((st) => st.state === 'ended' && st.sessionGone);
     const timeClass = left <= 0 ? 'over' : left < 5 * 60_000 ? 'low' : '';
+    const terminals = this.terminalsOf(session);
+    const active = this.activeOf(terminals);
     return html`
       <header>
         ${this.renderBrand()}
         <span class="lab-title" title=${session.title}>${session.title}</span>
         <div class="session-actions">
+          ${this.renderLinks()}
+          ${ended
+            ? nothing
+            : html`<tl-record-toggle .session=${session.id} .token=${session.token} .terminal=${active.id}
+                                     .terminalTitle=${terminals.length > 1 ? active.title || active.id : ''}
+                                     @tl-recordings-change=${this.onRecordingsChange}></tl-record-toggle>`}
           ${ended
             ? nothing
             : html`<span class="time ${timeClass}" data-testid="time-left">
@@ -548,6 +710,7 @@ export class TlApp extends LitElement {
     if (this.labState === 'none') return nothing;
     const guide = this.lab
       ? html`<tl-guide id="guide" .lab=${this.lab} .progress=${this.progress} .session=${session.id} .token=${session.token}
+                       .walkthrough=${this.walkthrough}
                        @tl-type-input=${this.onTypeInput} @tl-check-result=${this.onCheckResult}></tl-guide>`
       : html`<div class="guide-placeholder" id="guide" data-testid="guide-placeholder">
           ${this.labState === 'error'
@@ -562,9 +725,13 @@ export class TlApp extends LitElement {
            @dblclick=${() => this.setGuideWidth(GUIDE_WIDTH.initial, true)}></div>`;
   }
 
+  private activeOf(terminals: LabTerminalInfo[]): LabTerminalInfo {
+    return terminals.find((t) => t.id === this.activeTerminal) ?? terminals[0]!;
+  }
+
   private renderTerminals(session: StoredSession) {
     const terminals = this.terminalsOf(session);
-    const active = terminals.find((t) => t.id === this.activeTerminal)?.id ?? terminals[0]!.id;
+    const active = this.activeOf(terminals).id;
     return html`
       <div class="terminals">
         ${terminals.length > 1
@@ -574,6 +741,7 @@ export class TlApp extends LitElement {
                         aria-controls="term-${t.id}" tabindex=${t.id === active ? 0 : -1}
                         @click=${() => this.selectTerminal(t.id)} @keydown=${(ev: KeyboardEvent) => this.onTabKey(ev, terminals, i)}>
                   <span class="dot" aria-hidden="true" data-state=${this.statuses.get(t.id)?.state ?? 'connecting'}></span>${t.title || t.id}
+                  ${this.recorded.has(t.id) ? html`<span class="rec" title="Being recorded">REC</span>` : nothing}
                 </button>`)}
             </div>`
           : nothing}

@@ -2,8 +2,11 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { LabContent, LabProgress, StepStatus } from '../../protocol/api.js';
 import { checkStep, errorText, getStepSolution } from '../api.js';
+import { copyText } from '../clipboard.js';
 import { decorateCodeBlocks, renderMarkdown, type CodeBlock } from '../lab/markdown.js';
 import { buttonStyles, markdownStyles } from './shared-styles.js';
+import type { TlWalkthroughDialog } from './tl-walkthrough-dialog.js';
+import './tl-walkthrough-dialog.js';
 
 /** Text to type into a lab terminal as keyboard input, line by line, each line ending with Enter. */
 export interface TypeInputDetail {
@@ -57,8 +60,16 @@ export class TlGuide extends LitElement {
         padding: 0.875rem 1rem 0.75rem;
         border-bottom: 1px solid var(--tl-border, #30363d);
       }
-      h2 {
+      .title-row {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: flex-start;
+        gap: 0.75rem;
         margin: 0 0 0.625rem;
+      }
+      h2 {
+        flex: 1 1 auto;
+        margin: 0;
         font-size: 1.0625rem;
         line-height: 1.3;
         letter-spacing: -0.01em;
@@ -266,7 +277,8 @@ export class TlGuide extends LitElement {
       /* Stacked above the terminal (tl-app's narrow layout): the steps become a row of markers. */
       @media (max-width: 720px) {
         .head { padding: 0.625rem 0.75rem 0.5rem; }
-        h2 { margin-bottom: 0.375rem; font-size: 1rem; }
+        .title-row { margin-bottom: 0.375rem; }
+        h2 { font-size: 1rem; }
         .scroll { padding: 0.5rem 0.75rem 0.75rem; }
         ol.steps { flex-direction: row; flex-wrap: wrap; gap: 0.25rem; margin-bottom: 0.625rem; }
         .step-item { width: auto; min-height: 2rem; padding: 0.125rem 0.25rem; }
@@ -285,6 +297,8 @@ export class TlGuide extends LitElement {
   @property() session = '';
   /** Session token (Bearer). */
   @property() token = '';
+  /** The lab ships a recorded walkthrough: the head offers "Watch the walkthrough". */
+  @property({ type: Boolean }) walkthrough = false;
 
   /** Step shown (index); undefined follows the current step (or the finish page). */
   @state() private selected: number | undefined;
@@ -341,7 +355,16 @@ export class TlGuide extends LitElement {
     const introOpen = this.introOpen ?? (done === 0 && !finished);
     return html`
       <div class="head">
-        <h2>${lab.title}</h2>
+        <div class="title-row">
+          <h2>${lab.title}</h2>
+          ${this.walkthrough
+            ? html`<button class="small" data-testid="watch-walkthrough" title="Watch a recorded run through this lab"
+                           @click=${() => void this.renderRoot.querySelector<TlWalkthroughDialog>('tl-walkthrough-dialog')?.show(lab)}>
+                ▶ Watch the walkthrough
+              </button>
+              <tl-walkthrough-dialog></tl-walkthrough-dialog>`
+            : nothing}
+        </div>
         <div class="progress" data-testid="progress" data-done=${done} data-total=${total}
              role="progressbar" aria-label="Steps done" aria-valuemin="0" aria-valuemax=${total} aria-valuenow=${done}>
           <span class="bar"><span style="width: ${total ? (100 * done) / total : 0}%"></span></span>
@@ -551,31 +574,12 @@ export class TlGuide extends LitElement {
           this.actionError = '';
           return this.typeInput({ terminal, text: block.text, interrupt: block.interrupt });
         },
-        copy: (value) => this.copy(value),
+        copy: (value) => copyText(value, this.renderRoot),
       });
       element = rendered.element;
       this.rendered.set(place, element);
     }
     return element;
-  }
-
-  private async copy(text: string): Promise<boolean> {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      // No async clipboard (plain http on a LAN) or no permission: the old way.
-      const area = document.createElement('textarea');
-      area.value = text;
-      area.setAttribute('readonly', '');
-      area.style.position = 'fixed';
-      area.style.opacity = '0';
-      this.renderRoot.appendChild(area);
-      area.select();
-      const ok = document.execCommand('copy');
-      area.remove();
-      return ok;
-    }
   }
 
   private emit<T>(type: string, detail: T): void {

@@ -3,6 +3,8 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { LabSummary, SessionInfo } from '../../protocol/api.js';
 import { createSession, errorText, listLabs } from '../api.js';
 import { buttonStyles } from './shared-styles.js';
+import type { TlWalkthroughDialog } from './tl-walkthrough-dialog.js';
+import './tl-walkthrough-dialog.js';
 
 export interface SessionStartDetail {
   session: SessionInfo;
@@ -14,7 +16,8 @@ const PROFILE_LABEL: Record<string, string> = { shell: 'Linux shell', docker: 'D
 
 /**
  * The labs from GET /api/labs as cards, each with a Start button that creates a session
- * (POST /api/sessions; starting the box can take a few seconds).
+ * (POST /api/sessions; starting the box can take a few seconds), and "Watch the walkthrough" for
+ * labs that ship a recorded one.
  *
  * @fires tl-session-start - `CustomEvent<{session, lab}>` once a session was created for a lab.
  */
@@ -97,6 +100,7 @@ export class TlLabList extends LitElement {
         display: flex;
         align-items: center;
         gap: 0.75rem;
+        flex-wrap: wrap;
       }
       .hint {
         font-size: 0.8125rem;
@@ -181,6 +185,7 @@ export class TlLabList extends LitElement {
         : this.labs.length === 0
           ? html`<p class="empty">No labs are installed on this server.</p>`
           : html`<ul class="grid">${this.labs.map((lab) => this.renderLab(lab))}</ul>`}
+      <tl-walkthrough-dialog></tl-walkthrough-dialog>
     `;
   }
 
@@ -204,6 +209,12 @@ export class TlLabList extends LitElement {
             ${busy ? html`<span class="spinner" aria-hidden="true"></span>Starting…` : 'Start'}
           </button>
           ${busy ? html`<span class="hint">Preparing your sandbox…</span>` : nothing}
+          ${lab.walkthrough && !busy
+            ? html`<button class="small" data-testid="watch-walkthrough" title="Watch a recorded run through this lab"
+                           @click=${() => void this.renderRoot.querySelector<TlWalkthroughDialog>('tl-walkthrough-dialog')?.show(lab)}>
+                ▶ Watch the walkthrough
+              </button>`
+            : nothing}
         </div>
       </li>
     `;
