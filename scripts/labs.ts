@@ -10,7 +10,7 @@ import { LabInvalid, loadLab, type Lab } from '../server/labs/lab-loader.js';
 import { testLab, type StepVerdict } from '../server/labs/lab-tester.js';
 import { recordWalkthrough, WALKTHROUGH_FILE } from '../server/labs/walkthrough.js';
 import { createLogger } from '../server/log.js';
-import { createDockerDriver } from '../server/sandbox/driver.js';
+import { createDockerDriver, type DockerDriver } from '../server/sandbox/driver.js';
 
 const [command, ...args] = process.argv.slice(2);
 const config = loadConfig(process.env, { instance: `labs-${crypto.randomBytes(3).toString('hex')}`, pool: { shell: 0, docker: 0 } });
@@ -66,25 +66,20 @@ async function validate(): Promise<number> {
   return problems ? 1 : 0;
 }
 
-async function test(): Promise<number> {
-  const { labs, problems } = loadAll();
-  if (problems) return 1;
-  const log = createLogger('warn');
-  const driver = await createDockerDriver(config, log, (line) => console.error(line));
+/** Runs `each` for every lab on a real engine, counting what it returns; removes every box after. */
+async function onSandboxes(labs: Lab[], each: (lab: Lab, driver: DockerDriver, session: string) => Promise<{ passed: number; failed: number }>): Promise<number> {
+  const driver = await createDockerDriver(config, createLogger('warn'), (line) => console.error(line));
   let passed = 0;
   let failed = 0;
   try {
     for (const lab of labs) {
       const session = `${lab.id.slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`;
-      try {
-        await testLab(driver, lab, session, (v) => {
-          printStep(v);
-          if (v.ok) passed++; else failed++;
-        });
-      } catch (err) {
-        console.log(`FAIL ${lab.id}: could not start its boxes: ${(err as Error).message}`);
-        failed++;
-      }
+      const counts = await each(lab, driver, session).catch((err: Error) => {
+        console.log(`FAIL ${lab.id}: ${err.message}`);
+        return { passed: 0, failed: 1 };
+      });
+      passed += counts.passed;
+      failed += counts.failed;
     }
   } finally {
     await driver.removeLeftovers();
@@ -93,7 +88,17 @@ async function test(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-/** Records each lab's walkthrough; a lab passes when every step's check passed after its typed solution. */
+/** Proves every step: its check fails before its solution and passes after. Counts steps. */
+async function test(): Promise<number> {
+  const { labs, problems } = loadAll();
+  if (problems) return 1;
+  return onSandboxes(labs, async (lab, driver, session) => {
+    const verdicts = await testLab(driver, lab, session, printStep);
+    return { passed: verdicts.filter((v) => v.ok).length, failed: verdicts.filter((v) => !v.ok).length };
+  });
+}
+
+/** Records each lab's walkthrough; a lab passes when every step's check passed after its typed solution. Counts labs. */
 async function record(): Promise<number> {
   if (!args.length) {
     console.error('usage: npm run labs -- record <lab...> | record --all');
@@ -101,35 +106,18 @@ async function record(): Promise<number> {
   }
   const { labs, problems } = loadAll();
   if (problems) return 1;
-  const log = createLogger('warn');
-  const driver = await createDockerDriver(config, log, (line) => console.error(line));
-  let passed = 0;
-  let failed = 0;
-  try {
-    for (const lab of labs) {
-      const session = `${lab.id.slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`;
-      const out = path.join(lab.dir, WALKTHROUGH_FILE);
-      const started = Date.now();
-      try {
-        const result = await recordWalkthrough(driver, lab, { out, session, onStep: printStep });
-        const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-        if (result.ok) {
-          console.log(`ok   ${lab.id}: wrote ${path.relative(process.cwd(), out)} (${result.durationS.toFixed(1)} s of playback, ${(result.bytes / 1024).toFixed(1)} KB) in ${took}`);
-          passed++;
-        } else {
-          console.log(`FAIL ${lab.id}: ${path.relative(process.cwd(), out)} left as it was (${took})`);
-          failed++;
-        }
-      } catch (err) {
-        console.log(`FAIL ${lab.id}: ${(err as Error).message}`);
-        failed++;
-      }
+  return onSandboxes(labs, async (lab, driver, session) => {
+    const out = path.join(lab.dir, WALKTHROUGH_FILE);
+    const started = Date.now();
+    const result = await recordWalkthrough(driver, lab, { out, session, onStep: printStep });
+    const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    if (!result.ok) {
+      console.log(`FAIL ${lab.id}: ${path.relative(process.cwd(), out)} left as it was (${took})`);
+      return { passed: 0, failed: 1 };
     }
-  } finally {
-    await driver.removeLeftovers();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed ? 1 : 0;
+    console.log(`ok   ${lab.id}: wrote ${path.relative(process.cwd(), out)} (${result.durationS.toFixed(1)} s of playback, ${(result.bytes / 1024).toFixed(1)} KB) in ${took}`);
+    return { passed: 1, failed: 0 };
+  });
 }
 
 function printStep(v: StepVerdict): void {

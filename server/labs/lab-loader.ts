@@ -6,7 +6,7 @@ import path from 'node:path';
 import YAML, { LineCounter, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { LabYaml, NAME, StepFrontMatter } from './lab-format.js';
-import type { SandboxProfile } from '../../protocol/api.js';
+import type { LabSummary } from '../../protocol/api.js';
 
 export interface LabProblem { file: string; line: number; message: string }
 
@@ -33,15 +33,8 @@ export interface LabStep {
   timeoutS: number;
 }
 
-export interface Lab {
-  id: string;
+export interface Lab extends Omit<LabSummary, 'steps' | 'walkthrough'> {
   dir: string;
-  title: string;
-  description: string;
-  profile: SandboxProfile;
-  durationMinutes?: number;
-  difficulty?: string;
-  tags: string[];
   internet: boolean;
   hosts: string[];
   terminals: LabTerminal[];

@@ -15,8 +15,10 @@ after(async () => { await server?.stop(); });
 async function start(lab: string): Promise<{ id: string; token: string; cookie: string }> {
   const res = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lab }) });
   assert.equal(res.status, 201);
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-  return { ...(await res.json() as { id: string; token: string }), cookie };
+  const body = await res.json() as { id: string; token: string };
+  // The port cookie, scoped to /p/<session>/ (the learner cookie comes too).
+  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith(`tl_${body.id}=`))!;
+  return { ...body, cookie };
 }
 
 function lastProgress(c: ProtocolClient): LabProgress | undefined {
