@@ -9,6 +9,7 @@ import { loadCatalog, type Lab } from './labs/catalog.js';
 import { ProgressStore } from './labs/progress-store.js';
 import { RecordingService } from './recordings/recording-service.js';
 import { RecordingStore } from './recordings/recording-store.js';
+import { Metrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { createDockerDriver, type DockerDriver } from './sandbox/driver.js';
 import { SessionManager } from './sessions/session-manager.js';
@@ -30,9 +31,11 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
   const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
-  const sessions = new SessionManager(config, driver, () => labs, store, log);
   const recordings = new RecordingService(new RecordingStore(config.stateDir));
-  const app = createApp({ sessions, recordings, labs: () => labs, webDir: config.webDir, log });
+  let sessions: SessionManager | undefined;
+  const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
+  sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
+  const app = createApp({ sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config.allowedOrigins, log);
   gateway.attach(server);

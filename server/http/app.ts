@@ -6,6 +6,7 @@ import { summary, type Lab } from '../labs/catalog.js';
 import type { Logger } from '../log.js';
 import { SessionError, type SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
+import type { Metrics } from '../metrics.js';
 import type { RecordingService } from '../recordings/recording-service.js';
 import { learnerCookie } from './learner.js';
 import { PORT_PREFIX, portCookie, portProxy } from './port-proxy.js';
@@ -25,9 +26,9 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
 }
 
 export function createApp(opts: {
-  sessions: SessionManager; recordings: RecordingService; labs: () => Map<string, Lab>; webDir: string; log: Logger;
+  sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>; webDir: string; log: Logger;
 }): express.Express {
-  const { sessions, recordings, labs, log } = opts;
+  const { sessions, recordings, metrics, labs, log } = opts;
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res, next) => {
@@ -40,6 +41,13 @@ export function createApp(opts: {
   app.use('/api', express.json({ limit: '16kb' }), learnerCookie());
 
   app.get('/api/health', (_req, res) => { res.json({ ok: true, sessions: sessions.count, pooled: sessions.pooled }); });
+
+  // Prometheus scrape endpoint; set TERMLAB_METRICS_TOKEN to require "Authorization: Bearer <it>".
+  app.get('/metrics', async (req, res) => {
+    const want = process.env.TERMLAB_METRICS_TOKEN;
+    if (want && req.get('authorization') !== `Bearer ${want}`) return apiError(res, 401, 'unauthorised', 'metrics need the operator token');
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.get('/api/labs', (_req, res) => {
     const body: LabListResponse = { labs: [...labs().values()].map(summary) };

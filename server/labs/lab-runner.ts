@@ -35,6 +35,8 @@ export class LabRunner {
     private readonly driver: SandboxDriver,
     private readonly store: ProgressStore,
     private readonly log: Logger,
+    /** Told of every check's outcome (metrics). */
+    private readonly onChecked: (passed: boolean, source: string) => void = () => {},
   ) {
     const saved = store.load(session);
     if (saved && saved.lab === lab.id && saved.statuses.length === lab.steps.length) {
@@ -121,6 +123,7 @@ export class LabRunner {
     }
     if (this.disposed) return false;
     this.store.recordCheck(this.session, this.lab.id, index, passed, source, Date.now() - started);
+    this.onChecked(passed, source);
     if (passed) {
       this.statuses[index] = 'done';
       this.current = index + 1;

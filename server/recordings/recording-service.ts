@@ -34,6 +34,8 @@ export class RecordingService {
     this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes);
   }
 
+  get runningCount(): number { return this.active.size; }
+
   /** Terminal id → recording id, for the session's recordings running now. */
   runningFor(session: string): Record<string, string> {
     const out: Record<string, string> = {};

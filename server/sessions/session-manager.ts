@@ -9,6 +9,7 @@ import type { Lab } from '../labs/lab-loader.js';
 import { LabRunner } from '../labs/lab-runner.js';
 import type { ProgressStore } from '../labs/progress-store.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
 import { Session } from './session.js';
 
@@ -43,6 +44,7 @@ export class SessionManager {
     private readonly labs: () => Map<string, Lab>,
     private readonly store: ProgressStore,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   start(): void {
@@ -75,16 +77,21 @@ export class SessionManager {
       const poolable = !lab.internet && lab.hosts.length === 1 && lab.hosts[0] === POOL_HOSTNAME;
       pooled = poolable ? this.pool.get(lab.profile)?.shift() : undefined;
       const id = pooled?.session ?? newSessionId();
+      const started = performance.now();
       boxes = pooled ? new Map([[POOL_HOSTNAME, pooled.box]]) : await createLabBoxes(this.driver, lab, id);
-      const runner = new LabRunner(lab, id, boxes, this.driver, this.store, this.log);
+      const runner = new LabRunner(lab, id, boxes, this.driver, this.store, this.log,
+        (passed, source) => this.metrics?.checks.inc({ result: passed ? 'pass' : 'fail', source }));
       await runner.start();
       const session = new Session(id, newToken(), lab, boxes, runner, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs);
       this.byIdMap.set(id, session);
       this.byTokenKey.set(tokenKey(session.token), session);
       this.log.info({ session: id, lab: lab.id, profile: lab.profile, hosts: lab.hosts.length, pooled: Boolean(pooled) }, 'session started');
+      this.metrics?.sessionsStarted.inc({ lab: lab.id, pooled: String(Boolean(pooled)) });
+      this.metrics?.boxStartSeconds.observe({ profile: lab.profile, pooled: String(Boolean(pooled)) }, (performance.now() - started) / 1000);
       return session;
     } catch (err) {
       this.log.error({ err, lab: labId }, 'box creation failed');
+      this.metrics?.boxFailures.inc({ profile: lab.profile });
       if (boxes) await destroyLabBoxes(this.driver, boxes);
       throw new SessionError(503, 'box-failed', `could not start the lab's ${lab.profile} box: ${(err as Error).message}`);
     } finally {
@@ -98,6 +105,7 @@ export class SessionManager {
     this.byIdMap.delete(session.id);
     this.byTokenKey.delete(tokenKey(session.token));
     this.log.info({ session: session.id, reason, ageS: Math.round((Date.now() - session.createdAt) / 1000) }, 'session ended');
+    this.metrics?.sessionsEnded.inc({ reason });
     const done = session.end(reason).catch((err: Error) => {
       this.log.error({ err, session: session.id }, 'destroying the box failed; the next sweep of leftovers removes it');
     });

@@ -106,3 +106,12 @@ test("port links reach the session's own box, and only with its cookie", async (
   assert.match(await nothing.text(), /Nothing answers on lab:9999/);
   c.close();
 });
+
+test('operators see sessions, box start times and check outcomes at /metrics', async () => {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(text, /^termlab_sessions \d+/m);
+  assert.match(text, /^termlab_sessions_started_total\{lab="hello",pooled="false"\} [1-9]/m);
+  assert.match(text, /^termlab_checks_total\{result="pass",source="command"\} [1-9]/m);
+  assert.match(text, /^termlab_checks_total\{result="fail",source="button"\} [1-9]/m);
+  assert.match(text, /^termlab_session_start_seconds_count\{profile="docker",pooled="false"\} [1-9]/m);
+});

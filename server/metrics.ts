@@ -1,0 +1,25 @@
+// Prometheus metrics for operators, served at /metrics: what runs now, what started, how long
+// boxes take to start, and how checks go.
+import client from 'prom-client';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly sessionsStarted = new client.Counter({ name: 'termlab_sessions_started_total', help: 'Sessions started', labelNames: ['lab', 'pooled'] as const, registers: [this.registry] });
+  readonly sessionsEnded = new client.Counter({ name: 'termlab_sessions_ended_total', help: 'Sessions ended, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly boxStartSeconds = new client.Histogram({
+    name: 'termlab_session_start_seconds', help: 'Time to create a session\'s boxes', labelNames: ['profile', 'pooled'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry],
+  });
+  readonly checks = new client.Counter({ name: 'termlab_checks_total', help: 'Step checks run', labelNames: ['result', 'source'] as const, registers: [this.registry] });
+  readonly boxFailures = new client.Counter({ name: 'termlab_box_failures_total', help: 'Boxes that could not be created', labelNames: ['profile'] as const, registers: [this.registry] });
+
+  constructor(gauges: { sessions: () => number; pooled: () => Record<string, number>; recordings: () => number }) {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'termlab_process_' });
+    new client.Gauge({ name: 'termlab_sessions', help: 'Live sessions', registers: [this.registry], collect() { this.set(gauges.sessions()); } });
+    new client.Gauge({ name: 'termlab_recordings_running', help: 'Recordings being written', registers: [this.registry], collect() { this.set(gauges.recordings()); } });
+    new client.Gauge({
+      name: 'termlab_pool_boxes', help: 'Pre-started boxes ready', labelNames: ['profile'] as const, registers: [this.registry],
+      collect() { for (const [profile, n] of Object.entries(gauges.pooled())) this.set({ profile }, n); },
+    });
+  }
+}
