@@ -27,6 +27,9 @@ export class LabRunner {
   private readonly listeners = new Set<(progress: LabProgress) => void>();
   private disposed = false;
   private lastCheckAt = 0;
+  /** When the current step became current, and when the learner last pressed Enter. */
+  private currentSince = Date.now();
+  private enteredAt = 0;
 
   constructor(
     private readonly lab: Lab,
@@ -81,6 +84,9 @@ export class LabRunner {
     return this.progress();
   }
 
+  /** The learner pressed Enter in a terminal: what finishes next is their attempt at the current step. */
+  noteEnter(): void { this.enteredAt = Date.now(); }
+
   dispose(): void {
     this.disposed = true;
     this.listeners.clear();
@@ -127,14 +133,16 @@ export class LabRunner {
     if (passed) {
       this.statuses[index] = 'done';
       this.current = index + 1;
+      this.currentSince = Date.now();
       this.feedback = { step: index, passed: true, message: message || 'Done.', at: Date.now() };
       if (this.current < this.lab.steps.length) {
         this.statuses[this.current] = 'current';
         this.emit();
         await this.runSetup(this.current);
       }
-    } else if (source !== 'ahead') {
-      // The quiet look-ahead after a pass does not replace "done" with "not yet".
+    } else if (source === 'button' || (source === 'command' && this.enteredAt > this.currentSince)) {
+      // "Not yet" answers an attempt at this step: not the quiet look-ahead after a pass, nor the
+      // tail of a command block typed for the step before.
       this.feedback = { step: index, passed: false, message: message || 'Not done yet.', at: Date.now() };
     }
     this.persist();

@@ -42,6 +42,7 @@ export async function ensureImages(docker: Docker, opts: ImageOptions): Promise<
   mkdirSync(opts.stateDir, { recursive: true });
   return withLock(path.join(opts.stateDir, 'images.lock'), opts.log, async () => {
     const refs = {} as Record<Profile, string>;
+    let built = false;
     for (const profile of PROFILES) {
       if (!wanted.has(profile)) continue;
       // The docker image builds FROM the shell image, so its hash covers the shell hash too.
@@ -54,9 +55,24 @@ export async function ensureImages(docker: Docker, opts: ImageOptions): Promise<
       opts.log(`termlab: building ${ref} from images/${profile}/ (first run or images/ changed)`);
       await build(docker, profile, ref, parent, opts.log);
       opts.log(`termlab: built ${ref} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      built = true;
     }
+    if (built) await pruneOldImages(docker, refs, opts.log);
     return refs;
   });
+}
+
+/** After a rebuild: removes termlab images of earlier images/ versions, so they do not pile up.
+ * One still used by a container stays (the engine refuses), and goes at a later rebuild. */
+async function pruneOldImages(docker: Docker, current: Partial<Record<Profile, string>>, log: (l: string) => void): Promise<void> {
+  const keep = new Set(Object.values(current));
+  for (const image of await docker.listImages()) {
+    for (const tag of image.RepoTags ?? []) {
+      const [repo, version] = tag.split(':');
+      if (!Object.values(IMAGE_REPO).includes(repo ?? '') || version === 'latest' || keep.has(tag)) continue;
+      await docker.getImage(tag).remove({ noprune: false }).then(() => log(`termlab: removed old image ${tag}`), () => {});
+    }
+  }
 }
 
 async function imageExists(docker: Docker, ref: string): Promise<boolean> {

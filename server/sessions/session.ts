@@ -52,6 +52,7 @@ export class Session {
       stream.onExit(() => void this.end('box-failed'));
       // Each finished command is a moment to check the current step.
       stream.onCommandDone(() => void this.runner.check('command'));
+      stream.onInput((data) => { if (data.includes('\r')) this.runner.noteEnter(); });
       this.terminals.set(id, stream);
     }
     return stream;
