@@ -1,6 +1,6 @@
 // Shapes of the HTTP API (JSON), shared by web/ and server/.
 
-export type SandboxProfile = 'shell' | 'docker';
+export type SandboxProfile = 'shell' | 'docker' | 'kubernetes';
 
 export interface LabSummary {
   id: string;

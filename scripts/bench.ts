@@ -21,7 +21,7 @@ const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const mib = (v: number) => `${(v / 1024 / 1024).toFixed(1)} MiB`;
 
 async function server(overrides: Partial<Config>): Promise<LabServer> {
-  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', instance: testInstance(), logLevel: 'error', pool: { shell: 0, docker: 0 }, ...overrides });
+  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', instance: testInstance(), logLevel: 'error', pool: { shell: 0, docker: 0, kubernetes: 0 }, ...overrides });
   return startLabServer(config, createLogger('error'));
 }
 
@@ -48,7 +48,7 @@ async function benchStart(lab: string, runs: number): Promise<void> {
   }
   await cold.stop();
   const profile = lab === 'hello' ? 'shell' : 'docker';
-  const warm = await server({ pool: { shell: 0, docker: 0, [profile]: 1 } });
+  const warm = await server({ pool: { shell: 0, docker: 0, kubernetes: 0, [profile]: 1 } });
   const warmTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
     await until('the pool to fill', () => warm.sessions.pooled[profile] === 1, 60_000);

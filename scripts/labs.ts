@@ -13,7 +13,7 @@ import { createLogger } from '../server/log.js';
 import { createDockerDriver, type DockerDriver } from '../server/sandbox/driver.js';
 
 const [command, ...args] = process.argv.slice(2);
-const config = loadConfig(process.env, { instance: `labs-${crypto.randomBytes(3).toString('hex')}`, pool: { shell: 0, docker: 0 } });
+const config = loadConfig(process.env, { instance: `labs-${crypto.randomBytes(3).toString('hex')}`, pool: { shell: 0, docker: 0, kubernetes: 0 } });
 
 function labIds(): string[] {
   const ids = args.filter((a) => a !== '--all');

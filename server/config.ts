@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const PROFILES = ['shell', 'docker'] as const;
+const PROFILES = ['shell', 'docker', 'kubernetes'] as const;
 
 const limitsSchema = z.object({
   memoryMb: z.number().int().min(64),
@@ -43,9 +43,9 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
-/** "shell=1,docker=0" */
+/** "shell=1,docker=0,kubernetes=0" */
 function poolSpec(raw: string | undefined): Record<string, number> {
-  const out: Record<string, number> = { shell: 1, docker: 1 };
+  const out: Record<string, number> = { shell: 1, docker: 1, kubernetes: 0 };
   if (!raw) return out;
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [name, count] = part.split('=');
@@ -75,6 +75,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     limits: {
       shell: { memoryMb: num(env, 'TERMLAB_SHELL_MEMORY_MB', 512), pids: num(env, 'TERMLAB_SHELL_PIDS', 256), cpus: num(env, 'TERMLAB_SHELL_CPUS', 1), diskMb: num(env, 'TERMLAB_SHELL_DISK_MB', 1024) },
       docker: { memoryMb: num(env, 'TERMLAB_DOCKER_MEMORY_MB', 2048), pids: num(env, 'TERMLAB_DOCKER_PIDS', 1024), cpus: num(env, 'TERMLAB_DOCKER_CPUS', 1.5), diskMb: num(env, 'TERMLAB_DOCKER_DISK_MB', 1536) },
+      // A single-node cluster idles at ~500 MiB and ~105 pids (kubernetes-box.test.ts prints it).
+      kubernetes: { memoryMb: num(env, 'TERMLAB_KUBERNETES_MEMORY_MB', 1536), pids: num(env, 'TERMLAB_KUBERNETES_PIDS', 1024), cpus: num(env, 'TERMLAB_KUBERNETES_CPUS', 1.5), diskMb: num(env, 'TERMLAB_KUBERNETES_DISK_MB', 2048) },
     },
     logLevel: env.TERMLAB_LOG_LEVEL ?? 'info',
     ...overrides,

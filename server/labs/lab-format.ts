@@ -20,7 +20,7 @@ export const TerminalSpec = z.strictObject({
 export const LabYaml = z.strictObject({
   title: z.string().min(1).max(120),
   description: z.string().min(1).max(2000),
-  profile: z.enum(['shell', 'docker']),
+  profile: z.enum(['shell', 'docker', 'kubernetes']),
   duration: z.number().int().min(1).max(600).optional(),
   difficulty: z.enum(['beginner', 'intermediate', 'advanced']).optional(),
   tags: z.array(z.string().min(1).max(40)).max(20).default([]),

@@ -69,7 +69,8 @@ export const DEFAULT_SUBNET_POOL = '10.213.0.0/16';
 
 /**
  * Creates (or joins) the session network and a started box on it; resolves when the box is
- * ready (docker profile: its inner engine answers and busybox/web are loaded). On failure
+ * ready (docker profile: its inner engine answers and busybox/web are loaded; kubernetes:
+ * the node is Ready and the default service account exists). On failure
  * nothing of this box is left behind.
  */
 export function createBox(docker: Docker, spec: BoxSpec): Promise<Box> {
@@ -80,7 +81,7 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
   for (const [k, v] of [['instance', spec.instance], ['session', spec.session]] as const) {
     if (!NAME_RE.test(v)) throw new Error(`createBox: ${k} "${v}" must match ${NAME_RE}`);
   }
-  const hostname = spec.hostname ?? (spec.profile === 'docker' ? 'docker-box' : 'box');
+  const hostname = spec.hostname ?? ({ shell: 'box', docker: 'docker-box', kubernetes: 'kube-box' } as const)[spec.profile];
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(hostname)) throw new Error(`createBox: bad hostname "${hostname}"`);
   const { memoryMb, pids, cpus, diskMb } = spec.limits;
   if (!(memoryMb >= 16 && pids >= 16 && cpus > 0 && diskMb >= 16)) throw new Error('createBox: limits too small or missing');
@@ -88,12 +89,23 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
   const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet);
   const name = `tl-${spec.instance}-${spec.session}-${randomBytes(3).toString('hex')}`;
   const isDocker = spec.profile === 'docker';
+  const isKube = spec.profile === 'kubernetes';
+  // Both run their own container runtime: privileged settings plus the cgroup hand-over.
+  const privileged = isDocker || isKube;
   const tmpfs: Record<string, string> = {
     '/tmp': `rw,exec,nosuid,nodev,mode=1777,size=${Math.max(8, Math.floor(diskMb / 4))}m`,
   };
   // tmpfs pages count against the box's memory and cannot be swapped out: leave the inner
   // engines room, so a full disk shows up as ENOSPC rather than as the OOM killer.
   if (isDocker) tmpfs['/var/lib/docker'] = `rw,exec,nosuid,nodev,mode=711,size=${Math.min(diskMb, Math.max(64, memoryMb - 256))}m`;
+  if (isKube) {
+    // The control plane and kubelet take ~500 MiB of RSS: leave them that, and give the rest to
+    // images + container layers (containerd), the etcd data (~120 MB: WAL preallocation) and
+    // the kubelet's pod volumes. The sizes are caps; only what is written uses memory.
+    tmpfs['/var/lib/containerd'] = `rw,exec,nosuid,nodev,mode=711,size=${Math.min(diskMb, Math.max(128, memoryMb - 640))}m`;
+    tmpfs['/var/lib/etcd'] = `rw,nosuid,nodev,mode=700,size=${Math.min(256, Math.max(192, Math.floor(diskMb / 4)))}m`;
+    tmpfs['/var/lib/kubelet'] = `rw,exec,nosuid,nodev,mode=711,size=${Math.min(256, Math.max(64, Math.floor(diskMb / 8)))}m`;
+  }
 
   // CgroupnsMode is missing from @types/dockerode's HostConfig (API >= 1.41 has it).
   const hostConfig: Docker.HostConfig & { CgroupnsMode: 'private' } = {
@@ -114,7 +126,7 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     // Docker's DNS answers session names but never external ones on an --internal network;
     // without this, every lookup of an outside name hangs 10-20 s before failing.
     ...(spec.internet ? {} : { DnsOptions: ['timeout:1', 'attempts:1'] }),
-    ...(isDocker
+    ...(privileged
       ? {
         // Measured in docker-here.md: what an inner dockerd needs (--privileged fails here).
         CapAdd: ['ALL'],
@@ -141,9 +153,9 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     });
     await container.start();
     const info = await container.inspect();
-    if (isDocker) {
+    if (privileged) {
       handOverCgroups(info.State.Pid);
-      await waitForReady(docker, container.id, 120_000);
+      await waitForReady(docker, container.id, isKube ? 180_000 : 120_000);
     } else if (!info.State.Running) {
       throw new Error(`box ${name} stopped right after start (exit ${info.State.ExitCode})`);
     }
@@ -366,7 +378,7 @@ async function waitForReady(docker: Docker, id: string, timeoutMs: number): Prom
  * it makes are bounded by the parent (hierarchical accounting).
  */
 function handOverCgroups(pid: number): void {
-  if (process.getuid?.() !== 0) throw new Error('the docker profile needs the lab server to run as root (cgroup hand-over)');
+  if (process.getuid?.() !== 0) throw new Error('the docker and kubernetes profiles need the lab server to run as root (cgroup hand-over)');
   // Who the box's root is on the host, from the box's own maps ("0 100000 65536").
   const hostIdOfRoot = (file: string): number => {
     const line = readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\n').map((l) => l.trim().split(/\s+/))

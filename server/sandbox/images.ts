@@ -2,7 +2,7 @@
 // built from images/<profile>/ and tagged by a hash of that folder, so they rebuild only when
 // the folder changes. Works on a machine without any registry.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync,
+import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync,
   statSync, writeFileSync, openSync, closeSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -11,23 +11,35 @@ import type { SandboxProfile } from '../../protocol/api.js';
 import { runLogged } from './engine.js';
 
 export type Profile = SandboxProfile;
-export const PROFILES: readonly Profile[] = ['shell', 'docker'];
+export const PROFILES: readonly Profile[] = ['shell', 'docker', 'kubernetes'];
 
 /** The base every profile builds FROM; a Dockerfile's FROM finds it locally without a pull. */
 export const BASE_IMAGE = 'debian:bookworm-slim';
 /** Repository of each profile's image; the tag is the context hash (and :latest). */
-export const IMAGE_REPO: Record<Profile, string> = { shell: 'termlab/shell', docker: 'termlab/docker' };
+export const IMAGE_REPO: Record<Profile, string> = {
+  shell: 'termlab/shell', docker: 'termlab/docker', kubernetes: 'termlab/kubernetes',
+};
 /** Images loaded into the engine inside every docker-profile box (see images/docker/mkimages.sh). */
 export const INNER_IMAGES = ['busybox:latest', 'web:latest'] as const;
 
 const IMAGES_DIR = fileURLToPath(new URL('../../images/', import.meta.url));
 const MIRROR = 'http://deb.debian.org/debian';
+const SCRIPTS_DIR = fileURLToPath(new URL('../../scripts/', import.meta.url));
+/** Files that decide the kubernetes binaries; build-kube-bins.sh hashes the same files in this order. */
+const KUBE_BIN_INPUTS = [
+  path.join(IMAGES_DIR, 'kubernetes/versions.env'),
+  path.join(SCRIPTS_DIR, 'build-kube-bins.sh'),
+  path.join(SCRIPTS_DIR, 'kube/pause/main.go'),
+  path.join(SCRIPTS_DIR, 'kube/termlab-kube/main.go'),
+];
+/** What the kubernetes image copies from the binaries cache (context folder kube-bins/). */
+const KUBE_BINS = ['termlab-kube', 'helm', 'coredns', 'pause'];
 
 export interface ImageOptions {
   log: (line: string) => void;
   /** Holds cache/ (the bootstrapped base rootfs tarball) and a lock shared by concurrent callers. */
   stateDir: string;
-  /** Which profiles to make sure of; default all. 'docker' implies 'shell' (it builds FROM it). */
+  /** Which profiles to make sure of; default all. 'docker' and 'kubernetes' imply 'shell' (they build FROM it). */
   profiles?: Profile[];
 }
 
@@ -38,22 +50,23 @@ export interface ImageOptions {
  */
 export async function ensureImages(docker: Docker, opts: ImageOptions): Promise<Record<Profile, string>> {
   const wanted = new Set<Profile>(opts.profiles ?? PROFILES);
-  if (wanted.has('docker')) wanted.add('shell');
+  if (wanted.has('docker') || wanted.has('kubernetes')) wanted.add('shell');
   mkdirSync(opts.stateDir, { recursive: true });
   return withLock(path.join(opts.stateDir, 'images.lock'), opts.log, async () => {
     const refs = {} as Record<Profile, string>;
     let built = false;
     for (const profile of PROFILES) {
       if (!wanted.has(profile)) continue;
-      // The docker image builds FROM the shell image, so its hash covers the shell hash too.
-      const parent = profile === 'docker' ? refs.shell : undefined;
+      // docker and kubernetes build FROM the shell image, so their hash covers the shell hash too.
+      const parent = profile === 'shell' ? undefined : refs.shell;
       const ref = `${IMAGE_REPO[profile]}:${contextHash(profile, parent)}`;
       refs[profile] = ref;
       if (await imageExists(docker, ref)) continue;
       await ensureBase(docker, opts);
       const started = Date.now();
       opts.log(`termlab: building ${ref} from images/${profile}/ (first run or images/ changed)`);
-      await build(docker, profile, ref, parent, opts.log);
+      const extra = profile === 'kubernetes' ? await ensureKubeBins(opts) : undefined;
+      await build(docker, profile, ref, parent, opts.log, extra);
       opts.log(`termlab: built ${ref} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
       built = true;
     }
@@ -102,6 +115,7 @@ function contextFiles(profile: Profile): string[] {
 export function contextHash(profile: Profile, parentRef?: string): string {
   const h = createHash('sha256');
   h.update(`termlab-image-v1\0${parentRef ?? ''}\0`);
+  if (profile === 'kubernetes') h.update(`kube-bins\0${kubeBinsKey()}\0`);
   const root = path.join(IMAGES_DIR, profile);
   for (const f of contextFiles(profile)) {
     h.update(`${f}\0${statSync(path.join(root, f)).mode & 0o111 ? 'x' : '-'}\0`);
@@ -111,18 +125,63 @@ export function contextHash(profile: Profile, parentRef?: string): string {
   return h.digest('hex').slice(0, 12);
 }
 
+/** Key of the kubernetes binaries' cache folder: sha256 of KUBE_BIN_INPUTS (12 hex). */
+export function kubeBinsKey(): string {
+  const h = createHash('sha256');
+  for (const f of KUBE_BIN_INPUTS) h.update(readFileSync(f));
+  return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * <stateDir>/cache/kube-bins/<key>/ with the kubernetes binaries; builds them with
+ * scripts/build-kube-bins.sh (host Go; ~10 min and 3+ GB RAM on a cold Go cache) when missing.
+ */
+async function ensureKubeBins(opts: ImageOptions): Promise<string> {
+  const dir = path.join(opts.stateDir, 'cache', 'kube-bins', kubeBinsKey());
+  if (existsSync(path.join(dir, '.complete'))) {
+    opts.log(`termlab: kubernetes binaries from ${dir}`);
+    return dir;
+  }
+  const started = Date.now();
+  opts.log(`termlab: building the kubernetes binaries into ${dir} (first run: ~10 min with Go's caches cold)`);
+  await runLogged('bash', [path.join(SCRIPTS_DIR, 'build-kube-bins.sh'), dir], (line) => opts.log(`  [kube-bins] ${line}`));
+  if (!existsSync(path.join(dir, '.complete'))) throw new Error(`scripts/build-kube-bins.sh did not complete ${dir}`);
+  opts.log(`termlab: kubernetes binaries built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return dir;
+}
+
 async function build(docker: Docker, profile: Profile, ref: string, parent: string | undefined,
-  log: (l: string) => void): Promise<void> {
-  const stream = await docker.buildImage(
-    { context: path.join(IMAGES_DIR, profile), src: contextFiles(profile) },
-    { t: ref, rm: true, forcerm: true, labels: { 'termlab.profile': profile },
-      ...(parent ? { buildargs: { BASE: parent } } : {}) });
-  await readJsonStream(stream, (msg) => {
-    if (typeof msg.stream === 'string') {
-      const text = msg.stream.replace(/\x1b\[[0-9;]*m/g, '');
-      for (const line of text.split('\n')) if (line.trim()) log(`  [${profile}] ${line.trimEnd()}`);
-    }
-  });
+  log: (l: string) => void, kubeBins?: string): Promise<void> {
+  let context = path.join(IMAGES_DIR, profile);
+  let src = contextFiles(profile);
+  let tmp: string | undefined;
+  if (kubeBins) {
+    // A temporary context: images/kubernetes/ plus kube-bins/ (hard links where possible).
+    tmp = path.join(path.dirname(path.dirname(kubeBins)), `context.${process.pid}.tmp`);
+    rmSync(tmp, { recursive: true, force: true });
+    const put = (from: string, rel: string): void => {
+      mkdirSync(path.dirname(path.join(tmp!, rel)), { recursive: true });
+      try { linkSync(from, path.join(tmp!, rel)); } catch { copyFileSync(from, path.join(tmp!, rel)); }
+    };
+    for (const f of src) put(path.join(context, f), f);
+    for (const b of KUBE_BINS) put(path.join(kubeBins, b), `kube-bins/${b}`);
+    context = tmp;
+    src = [...src, ...KUBE_BINS.map((b) => `kube-bins/${b}`)];
+  }
+  try {
+    const stream = await docker.buildImage(
+      { context, src },
+      { t: ref, rm: true, forcerm: true, labels: { 'termlab.profile': profile },
+        ...(parent ? { buildargs: { BASE: parent } } : {}) });
+    await readJsonStream(stream, (msg) => {
+      if (typeof msg.stream === 'string') {
+        const text = msg.stream.replace(/\x1b\[[0-9;]*m/g, '');
+        for (const line of text.split('\n')) if (line.trim()) log(`  [${profile}] ${line.trimEnd()}`);
+      }
+    });
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
   await docker.getImage(ref).tag({ repo: IMAGE_REPO[profile], tag: 'latest' });
   await pruneOldTags(docker, profile, ref, log);
 }

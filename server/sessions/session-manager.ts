@@ -50,7 +50,7 @@ export class SessionManager {
   start(): void {
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
     this.sweepTimer.unref();
-    for (const profile of ['shell', 'docker'] as const) this.fillPool(profile);
+    for (const profile of ['shell', 'docker', 'kubernetes'] as const) this.fillPool(profile);
   }
 
   get count(): number { return this.byIdMap.size; }

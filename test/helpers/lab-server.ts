@@ -13,7 +13,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     port: 0,
     host: '127.0.0.1',
     instance: testInstance(),
-    pool: { shell: 0, docker: 0 },
+    pool: { shell: 0, docker: 0, kubernetes: 0 },
     logLevel: process.env.TERMLAB_LOG_LEVEL === undefined ? 'warn' : loadConfig().logLevel,
     ...overrides,
   });

@@ -96,7 +96,7 @@ test('a yes flood to a client that stops reading does not run away; Ctrl-C works
 });
 
 test('a pre-started box serves the next session', async () => {
-  const server = await startTestServer({ pool: { shell: 1, docker: 0 } });
+  const server = await startTestServer({ pool: { shell: 1, docker: 0, kubernetes: 0 } });
   try {
     await until('the pool to fill', () => server.sessions.pooled.shell === 1, 30_000);
     const s = await createSession(server, 'hello');

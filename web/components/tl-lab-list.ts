@@ -12,7 +12,7 @@ export interface SessionStartDetail {
 }
 export type TlSessionStartEvent = CustomEvent<SessionStartDetail>;
 
-const PROFILE_LABEL: Record<string, string> = { shell: 'Linux shell', docker: 'Docker' };
+const PROFILE_LABEL: Record<string, string> = { shell: 'Linux shell', docker: 'Docker', kubernetes: 'Kubernetes' };
 
 /**
  * The labs from GET /api/labs as cards, each with a Start button that creates a session

@@ -66,7 +66,7 @@ test('lab.yaml: bad YAML, missing fields, wrong values and unknown fields', () =
   expectProblem(lab({ 'lab.yaml': 'title: T\ndescription: [unclosed\n' }), /lab\.yaml:[23]: YAML:/);
   expectProblem(lab({ 'lab.yaml': 'title: T\nprofile: shell\n' }), /lab\.yaml:\d+: description: is required/);
   expectProblem(lab({ 'lab.yaml': `${GOOD_META}duration: soon\n` }), /lab\.yaml:4: duration: /);
-  expectProblem(lab({ 'lab.yaml': 'title: T\ndescription: D\nprofile: kubernetes\n' }), /lab\.yaml:3: profile: /);
+  expectProblem(lab({ 'lab.yaml': 'title: T\ndescription: D\nprofile: windows\n' }), /lab\.yaml:3: profile: /);
   expectProblem(lab({ 'lab.yaml': `${GOOD_META}colour: blue\n` }), /lab\.yaml:4: unknown field "colour"/);
   expectProblem(lab({ 'lab.yaml': undefined }), /lab\.yaml:1: lab\.yaml is missing/);
 });

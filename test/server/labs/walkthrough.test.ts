@@ -20,7 +20,7 @@ let config: Config;
 let driver: DockerDriver;
 let dir: string;
 before(async () => {
-  config = loadConfig(process.env, { instance: testInstance(), pool: { shell: 0, docker: 0 } });
+  config = loadConfig(process.env, { instance: testInstance(), pool: { shell: 0, docker: 0, kubernetes: 0 } });
   driver = await createDockerDriver(config, createLogger('warn'), (line) => process.stderr.write(`${line}\n`));
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-walkthrough-'));
 });

@@ -47,3 +47,4 @@ export async function shStatus(docker: Docker, id: string, script: string, timeo
   const r = await execInBox(docker, id, ['bash', '-c', script], { timeoutMs });
   return { code: r.exitCode, err: (r.stderr || r.stdout).trim(), ms: Date.now() - t };
 }
+export const KUBERNETES_LIMITS: BoxLimits = { memoryMb: 1536, pids: 1024, cpus: 1.5, diskMb: 1024 };
