@@ -38,7 +38,7 @@ async function endSession(srv: LabServer, s: { id: string; token: string; client
   await fetch(`${srv.url}/api/sessions/${s.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${s.token}` } });
 }
 
-async function benchStart(lab: string, runs: number): Promise<void> {
+async function benchStart(lab: string, profile: 'shell' | 'docker' | 'kubernetes', runs: number, warmRuns = runs): Promise<void> {
   const cold = await server({});
   const coldTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -47,17 +47,16 @@ async function benchStart(lab: string, runs: number): Promise<void> {
     await endSession(cold, s);
   }
   await cold.stop();
-  const profile = lab === 'hello' ? 'shell' : 'docker';
   const warm = await server({ pool: { shell: 0, docker: 0, kubernetes: 0, [profile]: 1 } });
   const warmTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    await until('the pool to fill', () => warm.sessions.pooled[profile] === 1, 60_000);
+  for (let i = 0; i < warmRuns; i++) {
+    await until('the pool to fill', () => warm.sessions.pooled[profile] === 1, 180_000);
     const s = await startToPrompt(warm, lab);
     warmTimes.push(s.ms);
     await endSession(warm, s);
   }
   await warm.stop();
-  console.log(`start lab -> first prompt, ${profile} profile (${runs} runs each):`);
+  console.log(`start lab -> first prompt, ${profile} profile (${runs} cold, ${warmRuns} pre-started runs):`);
   console.log(`  cold box:        p50 ${ms(pct(coldTimes, 50))}  p95 ${ms(pct(coldTimes, 95))}`);
   console.log(`  pre-started box: p50 ${ms(pct(warmTimes, 50))}  p95 ${ms(pct(warmTimes, 95))}`);
 }
@@ -216,7 +215,11 @@ async function main(): Promise<void> {
   console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
   const runs = quick ? 3 : 10;
   const parts: Record<string, () => Promise<void>> = {
-    start: async () => { await benchStart('hello', runs); await benchStart('hello-docker', quick ? 2 : 5); },
+    start: async () => {
+      await benchStart('hello', 'shell', runs);
+      await benchStart('hello-docker', 'docker', quick ? 2 : 5);
+      await benchStart('helm', 'kubernetes', quick ? 1 : 3, quick ? 1 : 2);
+    },
     echo: benchEcho,
     memory: async () => { await benchMemory('hello', quick ? 2 : 5); await benchMemory('hello-docker', quick ? 1 : 3); },
     throughput: () => benchThroughput(quick ? 8 : 32),
