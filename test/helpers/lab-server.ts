@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import { loadConfig, type Config } from '../../server/config.js';
 import { startLabServer, type LabServer } from '../../server/lab-server.js';
+import { LABEL } from '../../server/sandbox/engine.js';
 import { createLogger } from '../../server/log.js';
 
 export function testInstance(): string {
@@ -37,4 +38,12 @@ export async function until<T>(what: string, probe: () => T | Promise<T>, ms = 1
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
+}
+
+/** Stops the server and returns the names of any containers of its instance still there (should be none). */
+export async function stopAndListLeftovers(server: LabServer | undefined): Promise<string[]> {
+  if (!server) return [];
+  await server.stop();
+  const left = await server.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${server.config.instance}`] } });
+  return left.map((c) => c.Names[0] ?? c.Id);
 }

@@ -5,11 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { LabServer } from '../../server/lab-server.js';
-import { LABEL } from '../../server/sandbox/engine.js';
 import {
   collectPageErrors, countLines, ensureWebBuilt, launchBrowser, run, startLab, storedSession, waitForLine,
 } from '../helpers/browser.js';
-import { startTestServer, testInstance } from '../helpers/lab-server.js';
+import { startTestServer, stopAndListLeftovers, testInstance } from '../helpers/lab-server.js';
 
 const instance = testInstance();
 let server: LabServer;
@@ -32,9 +31,8 @@ before(async () => {
 after(async () => {
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
-  await server?.stop();
-  const left = server ? await server.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${instance}`] } }) : [];
-  assert.deepEqual(left.map((c) => c.Names[0]), [], 'containers left behind');
+  const left = await stopAndListLeftovers(server);
+  assert.deepEqual(left, [], 'containers left behind');
 });
 
 // The tests share one box (a docker box takes a while to start) and run in order.

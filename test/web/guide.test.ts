@@ -9,13 +9,12 @@ import * as esbuild from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { LabListResponse } from '../../protocol/api.js';
 import type { LabServer } from '../../server/lab-server.js';
-import { LABEL } from '../../server/sandbox/engine.js';
 import { commandLines } from '../../web/lab/typing.js';
 import {
   collectPageErrors, ensureWebBuilt, guideProgress, guideStep, launchBrowser, run, startLab, terminalById, terminalLines,
   typeLine, waitForLine, waitForStep, type PageGlobals,
 } from '../helpers/browser.js';
-import { startTestServer, testInstance, until } from '../helpers/lab-server.js';
+import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const instance = testInstance();
@@ -30,9 +29,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => {});
-  await server?.stop();
-  const left = server ? await server.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${instance}`] } }) : [];
-  assert.deepEqual(left.map((c) => c.Names[0]), [], 'containers left behind');
+  const left = await stopAndListLeftovers(server);
+  assert.deepEqual(left, [], 'containers left behind');
 });
 
 async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {

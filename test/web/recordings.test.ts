@@ -13,12 +13,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RecordingInfo, RecordingListResponse } from '../../protocol/api.js';
 import { parseAsciicast, type Asciicast } from '../../protocol/asciicast.js';
 import type { LabServer } from '../../server/lab-server.js';
-import { LABEL } from '../../server/sandbox/engine.js';
 import {
   collectPageErrors, ensureWebBuilt, launchBrowser, playToEnd, playerBox, recordToggle, run, setPlayback, startLab, waitForPlayer,
   waitForPrompt, waitForRecording, waitForState, waitForStep,
 } from '../helpers/browser.js';
-import { startTestServer, testInstance, until } from '../helpers/lab-server.js';
+import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const HELLO = path.join(ROOT, 'labs', 'hello');
@@ -66,10 +65,9 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => {});
-  await server?.stop();
-  const left = server ? await server.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${instance}`] } }) : [];
+  const left = await stopAndListLeftovers(server);
   rmSync(tmp, { recursive: true, force: true });
-  assert.deepEqual(left.map((c) => c.Names[0]), [], 'containers left behind');
+  assert.deepEqual(left, [], 'containers left behind');
 });
 
 async function newPage(context?: BrowserContext): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {

@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { LabServer } from '../../server/lab-server.js';
-import { LABEL } from '../../server/sandbox/engine.js';
 import {
   cellCenter, collectPageErrors, countLines, ensureWebBuilt, lastRowIndex, launchBrowser,
   run, startLab, startNetworkLink, storedSession, terminalLines, terminalSize, typeLine, waitForLine, waitForPrompt,
   waitForState, type PageGlobals,
 } from '../helpers/browser.js';
-import { startTestServer, testInstance, until } from '../helpers/lab-server.js';
+import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
 
 const instance = testInstance();
 let server: LabServer;
@@ -35,9 +34,8 @@ afterEach(async () => {
 
 after(async () => {
   await browser?.close().catch(() => {});
-  await server?.stop();
-  const left = server ? await server.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${instance}`] } }) : [];
-  assert.deepEqual(left.map((c) => c.Names[0]), [], 'containers left behind');
+  const left = await stopAndListLeftovers(server);
+  assert.deepEqual(left, [], 'containers left behind');
 });
 
 async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
