@@ -3,11 +3,14 @@
 import { loadConfig } from '../server/config.js';
 import { ensureEngine, resolveSocketPath } from '../server/sandbox/engine.js';
 import { ensureImages } from '../server/sandbox/images.js';
+import { ensureRunsc } from '../server/sandbox/runsc.js';
 
 const config = loadConfig();
 const log = (line: string) => console.log(line.startsWith('termlab:') ? line : `termlab: ${line}`);
 const started = Date.now();
 try {
+  // TERMLAB_RUNTIME=runsc: gVisor's runsc, built once (cached), for the engine's runsc runtimes.
+  if (config.engine.runtime === 'runsc') await ensureRunsc({ stateDir: config.stateDir, engineDir: config.engine.dir, log });
   const docker = await ensureEngine({ socketPath: resolveSocketPath(config.dockerSocket), stateDir: config.stateDir, log });
   const images = await ensureImages(docker, { log, stateDir: config.stateDir });
   log(`sandbox images ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(images).join(', ')}`);

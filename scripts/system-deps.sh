@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab server needs on a fresh Debian machine (root only).
 # Usage: scripts/system-deps.sh [server|test]
-#   server: docker.io (engine), debootstrap (offline base image), iptables
-#   test:   the server's packages plus chromium (Playwright drives it) and asciinema (reads recordings)
+#   server: docker.io (engine), debootstrap (offline base image), iptables, btrfs-progs (the
+#           engine's own filesystem, which caps each box's disk)
+#   test:   the server's packages plus chromium (Playwright drives it), asciinema (reads recordings)
+#           and docker-compose (test/deploy/ runs docker-compose.yml)
 # Each package is installed only when missing; the script says what it installs.
 set -euo pipefail
-want=(docker.io debootstrap iptables uidmap)
-[ "${1:-server}" = test ] && want+=(chromium asciinema)
+want=(docker.io debootstrap iptables uidmap btrfs-progs)
+[ "${1:-server}" = test ] && want+=(chromium asciinema docker-compose)
 
 missing=()
 for p in "${want[@]}"; do

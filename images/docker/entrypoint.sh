@@ -6,9 +6,18 @@ set -u
 say() { echo "termlab-box: $*"; }
 fail() { say "FAILED: $*"; [ -f /var/log/dockerd.log ] && tail -n 20 /var/log/dockerd.log; exit 1; }
 
+# Under gVisor (TERMLAB_RUNTIME=runsc) the box sees gVisor's kernel: its own virtual cgroupfs
+# (no re-mount or hand-over needed), and only iptables-legacy works (nft: "Protocol not supported").
+gvisor=0
+grep -qi gvisor /proc/version 2>/dev/null && gvisor=1
+if [ $gvisor = 1 ]; then
+  update-alternatives --quiet --set iptables /usr/sbin/iptables-legacy || fail "iptables-legacy"
+  update-alternatives --quiet --set ip6tables /usr/sbin/ip6tables-legacy || fail "ip6tables-legacy"
+fi
+
 # 1. cgroup v1: runc mounted our hierarchies read-only; mount them again read-write (inside our
 #    private cgroup namespace the root of each is this box's own cgroup).
-if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+if [ $gvisor = 0 ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
   hierarchies=()
   while IFS=: read -r id ctrls _; do
     [ "$id" != 0 ] && [ -n "$ctrls" ] && hierarchies+=("$ctrls")

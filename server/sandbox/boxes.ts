@@ -3,8 +3,10 @@
 // What contains a box (the learner is root inside and may be hostile):
 // - the engine's user-namespace remapping (engine.ts): box root is an unprivileged host uid;
 // - cgroup limits: memory (swap equal: no swap), pids, cpus; disk: tmpfs with size= where the
-//   writes go (/tmp, and /var/lib/docker in the docker profile), the rest measured with
-//   boxWritableBytes() so the session sweeper can enforce a quota;
+//   inner runtimes write (/tmp, /var/lib/docker...), and the writable layer capped by the engine's
+//   storage driver (btrfs qgroups, see engine.ts), enforced by the kernel as blocks are written;
+// - docker and kubernetes boxes: a seccomp profile (seccomp.ts) refusing kernel keys, nested
+//   user namespaces and the syscalls their runtimes do not need;
 // - one bridge per session (tl-*), --internal unless internet is allowed; the host firewall
 //   (engine.ts) keeps every tl-* bridge away from the host's own ports;
 // - never the host's docker socket; no-new-privileges; bounded container logs.
@@ -12,8 +14,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chownSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { BRIDGE_PREFIX_INTERNAL, BRIDGE_PREFIX_INTERNET, LABEL } from './engine.js';
+import { BRIDGE_PREFIX_INTERNAL, BRIDGE_PREFIX_INTERNET, KEYRINGLESS_RUNTIME, LABEL, RUNSC_DIND_RUNTIME, RUNSC_RUNTIME } from './engine.js';
 import type { Profile } from './images.js';
+import { runscBoxSeccomp, runtimeBoxSeccomp } from './seccomp.js';
 
 export interface BoxLimits {
   /** RAM in MiB; swap is set equal (none). Tmpfs contents count against it; in the docker
@@ -41,6 +44,27 @@ export interface BoxSpec {
   limits: BoxLimits;
   /** Outbound internet for the session's network (all boxes of a session must agree). */
   internet: boolean;
+  /** Cap the writable layer at limits.diskMb through the engine (default true; false only for an
+   * engine that cannot, see engineFacts().diskQuota, where the sweeper polls instead). */
+  diskQuota?: boolean;
+  /** Run under KEYRINGLESS_RUNTIME (engine.ts) when the engine has it (engineFacts().keyringless). */
+  keyringless?: boolean;
+  /** OCI runtime (config: TERMLAB_RUNTIME): 'runsc' runs shell and docker boxes in gVisor (engine.ts:
+   * RUNSC_RUNTIME, RUNSC_DIND_RUNTIME; the engine must have them, engineFacts().runsc). Default 'runc'. */
+  runtime?: 'runc' | 'runsc';
+  /** Only the security battery's tests set this: a box deliberately made weaker, to show that each
+   * probe detects what it looks for. Never reachable from configuration. */
+  weaken?: Weakening;
+}
+
+export interface Weakening {
+  /** Root in the box is root on the host, with every capability and no seccomp or masked paths
+   * (what an engine without user-namespace remapping would give a docker box). */
+  hostRoot?: boolean;
+  /** No seccomp profile for a docker/kubernetes box. */
+  noSeccomp?: boolean;
+  /** /proc and /sys entries that leak the host are not masked. */
+  noMasks?: boolean;
 }
 
 export interface Box {
@@ -55,6 +79,20 @@ export interface Box {
   /** The box's address on its session network. */
   ip: string;
 }
+
+/**
+ * The host pids limit of a gVisor box whose learner may run `pids` processes and threads: gVisor's
+ * own host tasks (sentry, gofer, stubs) live in the box's cgroup, ~25 when idle plus ~2 per guest
+ * process (systrap stub process and thread), measured in /tmp/tl/gvisor-report.md. Reaching it
+ * kills the whole box (not one process, as under runc). gVisor itself does not show the limit inside.
+ */
+export function runscPidsLimit(pids: number): number {
+  return 25 + 2 * pids;
+}
+
+/** Why the kubernetes profile is refused under gVisor (see README.md). */
+export const KUBERNETES_NEEDS_RUNC = 'the kubernetes profile runs only with TERMLAB_RUNTIME=runc ' +
+  '(under gVisor its kubelet and kube-proxy cannot work: see the runtime notes in README.md)';
 
 /** Names go into container/network names and labels; keep them to a safe alphabet. */
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -85,6 +123,8 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(hostname)) throw new Error(`createBox: bad hostname "${hostname}"`);
   const { memoryMb, pids, cpus, diskMb } = spec.limits;
   if (!(memoryMb >= 16 && pids >= 16 && cpus > 0 && diskMb >= 16)) throw new Error('createBox: limits too small or missing');
+  const gvisor = spec.runtime === 'runsc';
+  if (gvisor && spec.profile === 'kubernetes') throw new Error(`createBox: ${KUBERNETES_NEEDS_RUNC}`);
 
   const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet);
   const name = `tl-${spec.instance}-${spec.session}-${randomBytes(3).toString('hex')}`;
@@ -113,7 +153,10 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     Memory: memoryMb * 1024 * 1024,
     MemorySwap: memoryMb * 1024 * 1024,
     NanoCpus: Math.round(cpus * 1e9),
-    PidsLimit: pids,
+    // Under contention the lab server, its shells' clients and the engine come first (1024 each,
+    // the default): a box spinning at its CPU limit must not slow every other learner's echo.
+    CpuShares: 256,
+    PidsLimit: gvisor ? runscPidsLimit(pids) : pids,
     OomScoreAdj: 500, // under memory pressure the kernel picks boxes before the lab server
     NetworkMode: net.name,
     Tmpfs: tmpfs,
@@ -123,6 +166,12 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     // IPv6 link-local would give another path to the host; the shell profile cannot undo this.
     Sysctls: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
     RestartPolicy: { Name: 'no' },
+    ...(spec.keyringless ? { Runtime: KEYRINGLESS_RUNTIME } : {}),
+    // gVisor: no host keyrings either (keys are the sentry's); docker boxes get --net-raw.
+    ...(gvisor ? { Runtime: isDocker ? RUNSC_DIND_RUNTIME : RUNSC_RUNTIME } : {}),
+    // The writable layer's cap, counted by the kernel (deleted-but-open files included). btrfs
+    // counts the image's blocks that the box shares too, so the cap is the image plus diskMb.
+    ...(spec.diskQuota !== false ? { StorageOpt: { size: `${diskMb + await imageSizeMb(docker, spec.image)}M` } } : {}),
     // Docker's DNS answers session names but never external ones on an --internal network;
     // without this, every lookup of an outside name hangs 10-20 s before failing.
     ...(spec.internet ? {} : { DnsOptions: ['timeout:1', 'attempts:1'] }),
@@ -131,12 +180,15 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
         // Measured in docker-here.md: what an inner dockerd needs (--privileged fails here).
         CapAdd: ['ALL'],
         CapDrop: ['SYS_RESOURCE'],
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'no-new-privileges'],
+        SecurityOpt: [`seccomp=${runtimeBoxSeccomp()}`, 'apparmor=unconfined', 'no-new-privileges'],
         // = --security-opt systempaths=unconfined (a CLI flag; the API takes the empty lists)
         MaskedPaths: [],
         ReadonlyPaths: [],
       }
       : { SecurityOpt: ['no-new-privileges'] }),
+    // gVisor: the sentry applies this profile (engine.ts: --oci-seccomp), see runscBoxSeccomp().
+    ...(gvisor ? { SecurityOpt: [`seccomp=${runscBoxSeccomp()}`, 'apparmor=unconfined', 'no-new-privileges'] } : {}),
+    ...weakened(spec.weaken, privileged),
   };
   let container: Docker.Container | undefined;
   try {
@@ -154,7 +206,8 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     await container.start();
     const info = await container.inspect();
     if (privileged) {
-      handOverCgroups(info.State.Pid);
+      // Under gVisor the box's cgroups are the sentry's own (virtual): nothing to hand over.
+      if (!gvisor) handOverCgroups(info.State.Pid);
       await waitForReady(docker, container.id, isKube ? 180_000 : 120_000);
     } else if (!info.State.Running) {
       throw new Error(`box ${name} stopped right after start (exit ${info.State.ExitCode})`);
@@ -174,6 +227,31 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     await removeNetworkIfUnused(docker, net.id);
     throw err;
   }
+}
+
+/** HostConfig overrides for a deliberately weakened box (see BoxSpec.weaken). */
+function weakened(w: Weakening | undefined, privileged: boolean): Partial<Docker.HostConfig> & { UsernsMode?: string } {
+  if (!w) return {};
+  const seccomp = privileged ? `seccomp=${runtimeBoxSeccomp()}` : undefined;
+  const out: Partial<Docker.HostConfig> & { UsernsMode?: string } = {};
+  if (w.noMasks || w.hostRoot) Object.assign(out, { MaskedPaths: [], ReadonlyPaths: [] });
+  if (w.noSeccomp || w.hostRoot) out.SecurityOpt = ['seccomp=unconfined', 'apparmor=unconfined'];
+  else if (w.noMasks && seccomp) out.SecurityOpt = [seccomp, 'apparmor=unconfined'];
+  else if (w.noMasks) out.SecurityOpt = ['apparmor=unconfined'];
+  if (w.hostRoot) Object.assign(out, { UsernsMode: 'host', CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'] });
+  return out;
+}
+
+const imageSizes = new Map<string, number>();
+
+/** An image's size in MiB (rounded up), asked of the engine once per image. */
+async function imageSizeMb(docker: Docker, image: string): Promise<number> {
+  let mb = imageSizes.get(image);
+  if (mb === undefined) {
+    mb = Math.ceil(((await docker.getImage(image).inspect()).Size ?? 0) / 2 ** 20);
+    imageSizes.set(image, mb);
+  }
+  return mb;
 }
 
 /** Removes the box (and its session network once no box uses it). Missing objects are fine. */
@@ -274,8 +352,9 @@ export async function execInBox(docker: Docker, id: string, cmd: string[], opts:
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       timedOut = true;
-      // Kill the command and what it started, from the host (the engine's host, as root).
-      exec.inspect().then((i) => { if (i.Pid) killTree(i.Pid); }).catch(() => {})
+      // Kill the command and what it started, from the host (the engine's host, as root); only
+      // processes still in this box's cgroup: the exec's pid may have ended and been reused.
+      exec.inspect().then((i) => { if (i.Pid) killTree(i.Pid, id); }).catch(() => {})
         .finally(() => { stream.destroy(); resolve(); });
     }, timeoutMs);
     demux(stream, (kind, chunk) => (kind === 2 ? out.stderr : out.stdout).push(chunk));
@@ -303,8 +382,8 @@ export function execArgv(socketPath: string, id: string, cmd: string[] = ['bash'
 
 // ---------------------------------------------------------------------------------------------
 
-/** SIGKILLs pid and all its descendants (found through /proc; children first is not needed). */
-function killTree(pid: number): void {
+/** SIGKILLs pid and all its descendants that belong to the container (found through /proc). */
+function killTree(pid: number, containerId: string): void {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -319,7 +398,8 @@ function killTree(pid: number): void {
   const walk = (p: number): void => { all.push(p); (children.get(p) ?? []).forEach(walk); };
   walk(pid);
   for (const p of all) {
-    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    // Checked right before the kill: a process of another box (or the host) is never touched.
+    try { if (readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(containerId)) process.kill(p, 'SIGKILL'); } catch { /* gone */ }
   }
 }
 

@@ -4,16 +4,21 @@ import type { SandboxProfile } from '../../protocol/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from '../sessions/sandbox-driver.js';
-import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, removeLeftovers, type Box } from './boxes.js';
-import { ensureEngine, resolveSocketPath } from './engine.js';
+import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, KUBERNETES_NEEDS_RUNC, removeLeftovers, type Box } from './boxes.js';
+import { engineFacts, ensureEngine, firewallIntact, installFirewall, resolveSocketPath, type EngineFacts } from './engine.js';
 import { ensureImages } from './images.js';
+import { ensureRunsc } from './runsc.js';
 
 export interface DockerDriver extends SandboxDriver {
   readonly docker: Docker;
   readonly socketPath: string;
   readonly images: Record<SandboxProfile, string>;
+  readonly facts: EngineFacts;
   removeLeftovers(): Promise<void>;
 }
+
+/** Profiles whose boxes run their own container runtime with broad privileges in their user namespace. */
+const RUNTIME_PROFILES: ReadonlySet<SandboxProfile> = new Set(['docker', 'kubernetes']);
 
 type DockerBox = BoxHandle & { box: Box };
 
@@ -25,7 +30,21 @@ export function boxAddress(handle: BoxHandle): string {
 /** Engine up, leftovers of a previous run removed, images built: then boxes can be made. */
 export async function createDockerDriver(config: Config, log: Logger, progress: (line: string) => void): Promise<DockerDriver> {
   const socketPath = resolveSocketPath(config.dockerSocket);
-  const docker = await ensureEngine({ socketPath, stateDir: config.stateDir, log: progress });
+  // TERMLAB_RUNTIME=runsc: gVisor's runsc, built once (cached; scripts/prepare.ts builds it too).
+  if (config.engine.runtime === 'runsc') await ensureRunsc({ stateDir: config.stateDir, engineDir: config.engine.dir, log: progress });
+  const docker = await ensureEngine({ socketPath, stateDir: config.stateDir, log: progress, settings: config.engine });
+  const facts = await engineFacts(docker);
+  // The host firewall is what keeps boxes off the host's ports and each other: while its chains
+  // are missing (a firewall reload, an operator's flush) no box is made; the sweeper restores them.
+  let firewallOk = true;
+  const available = (profile: SandboxProfile): string | undefined => {
+    if (!facts.remapped && RUNTIME_PROFILES.has(profile)) {
+      return `the ${profile} profile needs an engine with user-namespace remapping (without it, root in the box is root on the host)`;
+    }
+    if (profile === 'kubernetes' && config.engine.runtime === 'runsc') return KUBERNETES_NEEDS_RUNC;
+    if (!firewallOk) return 'the host firewall that isolates boxes is missing; new boxes wait until it is restored';
+    return undefined;
+  };
   const sweepLeftovers = async () => {
     const removed = await removeLeftovers(docker, config.instance, (line) => log.info(line));
     if (removed.containers + removed.networks + removed.volumes > 0) {
@@ -39,8 +58,24 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     docker,
     socketPath,
     images,
+    facts,
     removeLeftovers: sweepLeftovers,
+    enforcesDisk: facts.diskQuota,
+    available,
+    async checkIsolation(): Promise<void> {
+      if (await firewallIntact()) { firewallOk = true; return; }
+      log.error('host firewall chains for session bridges are missing or changed: refusing new boxes and reinstalling them');
+      firewallOk = false;
+      try {
+        await installFirewall((line) => log.info(line), config.engine.allowNoFirewall);
+        firewallOk = await firewallIntact();
+      } catch (err) {
+        log.error({ err }, 'reinstalling the host firewall failed');
+      }
+    },
     async create(request: BoxRequest): Promise<BoxHandle> {
+      const refused = available(request.profile);
+      if (refused) throw new Error(refused);
       const box = await createBox(docker, {
         instance: config.instance,
         session: request.session,
@@ -49,6 +84,9 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
         hostname: request.hostname,
         limits: config.limits[request.profile],
         internet: request.internet,
+        diskQuota: facts.diskQuota,
+        keyringless: facts.keyringless,
+        runtime: config.engine.runtime,
       });
       const handle: DockerBox = { id: box.id, session: box.session, profile: box.profile, box };
       return handle;

@@ -4,11 +4,12 @@
 // uid) and on host firewall rules that keep session bridges away from the host's own ports.
 // Both are checked or installed here, before any box is made.
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, statfsSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { loadConfig, type EngineSettings } from '../config.js';
 
 const execFileP = promisify(execFile);
 
@@ -43,6 +44,87 @@ export interface EngineOptions {
   /** Where dockerd.log (and the image caches) live. */
   stateDir: string;
   log: (line: string) => void;
+  /** Where our own engine keeps its filesystem, and the unsafe overrides; default: from the environment (config.ts). */
+  settings?: EngineSettings;
+}
+
+/** What the engine in use can enforce; boxes.ts and the driver adapt to it. */
+export interface EngineFacts {
+  /** Root in a box is an unprivileged host uid. Without it only shell boxes are served. */
+  remapped: boolean;
+  /** The storage driver caps each box's writable layer (btrfs qgroups): a full disk is ENOSPC in
+   * that box, counted by the kernel, deleted-but-open files included. */
+  diskQuota: boolean;
+  driver: string;
+  /** The engine has termlab's runc without per-container session keyrings (KEYRINGLESS_RUNTIME). */
+  keyringless: boolean;
+  /** The engine has termlab's gVisor runtimes (RUNSC_RUNTIME and RUNSC_DIND_RUNTIME). */
+  runsc: boolean;
+}
+
+/**
+ * The runtime name under which termlab's own engine runs boxes: runc with --no-new-keyring.
+ * Why: runc gives every container a session keyring, owned by the box's host uid, which is the
+ * same for every box under remapping: each box could list the others' keyrings (with their
+ * container ids) in /proc/keys, and every start spends one key of a quota all boxes share.
+ */
+export const KEYRINGLESS_RUNTIME = 'termlab-runc';
+
+/** Inserts --no-new-keyring into runc's create and run commands. */
+const KEYRINGLESS_WRAPPER = `#!/bin/sh
+# Written by termlab (server/sandbox/engine.ts): runc whose containers get no session keyring.
+for a in "$@"; do
+  shift; set -- "$@" "$a"
+  if [ "$a" = create ] || [ "$a" = run ]; then set -- "$@" --no-new-keyring; fi
+done
+exec runc "$@"
+`;
+
+/**
+ * The runtime names under which termlab's own engine runs boxes in gVisor (TERMLAB_RUNTIME=runsc):
+ * runsc for shell boxes, and runsc --net-raw for docker boxes (an inner dockerd needs raw
+ * sockets). `--add-runtime` takes only a path, so each is a wrapper script that adds the flags
+ * and runs the runsc that server/sandbox/runsc.ts installs at <engine dir>/bin/runsc.
+ */
+export const RUNSC_RUNTIME = 'termlab-runsc';
+export const RUNSC_DIND_RUNTIME = 'termlab-runsc-dind';
+
+/**
+ * Writes the runsc wrappers into binDir (when their text differs), returning --add-runtime flags.
+ * Flags: --oci-seccomp makes the sentry enforce the box's seccomp profile (Docker's default for
+ * shell boxes, seccomp.ts's for docker boxes) on the learner's processes, as the host kernel does
+ * under runc; runsc ignores it otherwise. Rewritten by ensureRunsc too: a change needs no engine restart.
+ */
+export function writeRunscWrappers(binDir: string): string[] {
+  mkdirSync(binDir, { recursive: true });
+  return ([[RUNSC_RUNTIME, ['--oci-seccomp']], [RUNSC_DIND_RUNTIME, ['--oci-seccomp', '--net-raw']]] as const).flatMap(([name, flags]) => {
+    const file = path.join(binDir, name);
+    const text = runscWrapper(binDir, [...flags]);
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text, { mode: 0o755 });
+    return ['--add-runtime', `${name}=${file}`];
+  });
+}
+
+/** A wrapper running <bin>/runsc with extra global flags (before runsc's subcommand). */
+function runscWrapper(binDir: string, flags: string[]): string {
+  const runsc = path.join(binDir, 'runsc');
+  return `#!/bin/sh
+# Written by termlab (server/sandbox/engine.ts): gVisor's runsc${flags.length ? ` with ${flags.join(' ')}` : ''}.
+[ -x ${runsc} ] || { echo "termlab: gVisor's runsc is not installed at ${runsc}: run TERMLAB_RUNTIME=runsc node --import tsx scripts/prepare.ts" >&2; exit 1; }
+exec ${runsc}${flags.map((f) => ` ${f}`).join('')} "$@"
+`;
+}
+
+/** Reads the facts of an engine (one info call). */
+export async function engineFacts(docker: Docker): Promise<EngineFacts> {
+  const info = (await docker.info()) as { SecurityOptions?: string[]; Driver?: string; Runtimes?: Record<string, unknown> };
+  return {
+    remapped: (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns')),
+    diskQuota: info.Driver === 'btrfs',
+    driver: info.Driver ?? '?',
+    keyringless: KEYRINGLESS_RUNTIME in (info.Runtimes ?? {}),
+    runsc: RUNSC_RUNTIME in (info.Runtimes ?? {}) && RUNSC_DIND_RUNTIME in (info.Runtimes ?? {}),
+  };
 }
 
 /** The socket ensureEngine would use for these options (the pty shell needs it too). */
@@ -53,37 +135,61 @@ export function resolveSocketPath(socketPath?: string): string {
 /**
  * Returns a client for a user-namespace-remapped engine, starting one if none answers, and
  * installs the host firewall rules for session bridges. Throws with advice when the engine that
- * answers is not remapped (override: TERMLAB_ALLOW_UNREMAPPED=1, loudly logged).
+ * answers is not remapped or cannot cap a box's disk (overrides in EngineSettings, loudly logged).
  */
 export async function ensureEngine(opts: EngineOptions): Promise<Docker> {
   const socketPath = resolveSocketPath(opts.socketPath);
+  const settings = opts.settings ?? loadConfig().engine;
   const { log } = opts;
   mkdirSync(opts.stateDir, { recursive: true });
 
   if (!(await answers(socketPath))) {
-    await startEngine(socketPath, opts.stateDir, log);
+    await startEngine(socketPath, opts.stateDir, settings, log);
   }
   const docker = new Docker({ socketPath });
-  const info = (await docker.info()) as { SecurityOptions?: string[]; ServerVersion?: string };
-  const remapped = (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns'));
-  if (!remapped) {
-    if (process.env.TERMLAB_ALLOW_UNREMAPPED === '1') {
-      const bar = '!'.repeat(78);
-      for (const line of [bar,
-        `termlab: WARNING: the engine at ${socketPath} runs WITHOUT user-namespace remapping.`,
-        'termlab: WARNING: root in a box is root on this host; a hostile learner can take the host.',
-        'termlab: WARNING: continuing only because TERMLAB_ALLOW_UNREMAPPED=1 is set.', bar]) log(line);
-    } else {
+  const info = (await docker.info()) as { ServerVersion?: string };
+  const facts = await engineFacts(docker);
+  const bar = '!'.repeat(78);
+  const warn = (lines: string[]): void => { for (const line of [bar, ...lines.map((l) => `termlab: WARNING: ${l}`), bar]) log(line); };
+  if (!facts.remapped) {
+    if (!settings.allowUnremapped) {
       throw new Error(
         `The Docker engine at ${socketPath} runs without user-namespace remapping, so root in a ` +
         'sandbox would be root on this host. Either stop that engine so termlab can start its own, ' +
         'or restart it with --userns-remap=default (or "userns-remap": "default" in ' +
         '/etc/docker/daemon.json), or point TERMLAB_DOCKER_SOCKET at a remapped engine. ' +
-        '(TERMLAB_ALLOW_UNREMAPPED=1 overrides this check: unsafe, for trusted users only.)');
+        '(TERMLAB_ALLOW_UNREMAPPED=1 serves shell labs only on such an engine: unsafe, for trusted users only.)');
     }
+    warn([`the engine at ${socketPath} runs WITHOUT user-namespace remapping.`,
+      'root in a box would be root on this host: the docker and kubernetes profiles are refused,',
+      'shell labs are served only because TERMLAB_ALLOW_UNREMAPPED=1 is set.']);
   }
-  log(`termlab: docker engine ${info.ServerVersion ?? '?'} at ${socketPath}${remapped ? ' (userns-remapped)' : ''}`);
-  await installFirewall(log);
+  if (!facts.diskQuota) {
+    const what = `the engine at ${socketPath} uses the ${facts.driver} storage driver, which cannot cap a box's disk here`;
+    if (!settings.allowNoDiskQuota) {
+      throw new Error(`${what[0]!.toUpperCase()}${what.slice(1)} (a learner could fill this host's disk). Stop that engine so ` +
+        'termlab starts its own on a btrfs filesystem (see TERMLAB_ENGINE_DIR), or start it with --storage-driver btrfs ' +
+        'on a btrfs data root. (TERMLAB_ALLOW_NO_DISK_QUOTA=1 falls back to polling each box: unsafe.)');
+    }
+    warn([`${what};`, 'continuing because TERMLAB_ALLOW_NO_DISK_QUOTA=1: disk use is only polled, and a deleted open file escapes it.']);
+  }
+  if (facts.diskQuota) await ensureQuotaAccounting((info as { DockerRootDir?: string }).DockerRootDir ?? '', log);
+  log(`termlab: docker engine ${info.ServerVersion ?? '?'} at ${socketPath} (${facts.driver}` +
+    `${facts.remapped ? ', userns-remapped' : ''}${facts.diskQuota ? ', per-box disk quota' : ''}` +
+    `${facts.keyringless ? ', no per-box keyrings' : ''}${facts.runsc ? ', gVisor runtimes' : ''})`);
+  if (!facts.keyringless) {
+    log(`termlab: note: the engine has no ${KEYRINGLESS_RUNTIME} runtime (termlab's own engine has it): docker and kubernetes ` +
+      'boxes can list the other boxes\' session keyrings in /proc/keys. Stop the engine so termlab starts its own to remove this.');
+  }
+  if (settings.runtime === 'runsc' && !facts.runsc) {
+    throw new Error(`TERMLAB_RUNTIME=runsc, but the Docker engine at ${socketPath} has no ${RUNSC_RUNTIME} and ` +
+      `${RUNSC_DIND_RUNTIME} runtimes. If termlab started that engine before they existed, stop it (pkill -x dockerd, ` +
+      'and wait until it has exited) so termlab starts it again with them. For an engine of your own, add both to ' +
+      `/etc/docker/daemon.json: "runtimes": {"${RUNSC_RUNTIME}": {"path": "${path.join(settings.dir, 'bin', 'runsc')}"}, ` +
+      `"${RUNSC_DIND_RUNTIME}": {"path": "${path.join(settings.dir, 'bin', 'runsc')}", "runtimeArgs": ["--net-raw"]}} ` +
+      '(the runsc binary is installed there by TERMLAB_RUNTIME=runsc node --import tsx scripts/prepare.ts), and restart it.');
+  }
+  await installFirewall(log, settings.allowNoFirewall);
   return docker;
 }
 
@@ -107,16 +213,11 @@ async function which(cmd: string): Promise<string | null> {
 }
 
 /** Starts dockerd (installing docker.io first where we can), detached so it outlives us. */
-async function startEngine(socketPath: string, stateDir: string, log: (l: string) => void): Promise<void> {
+async function startEngine(socketPath: string, stateDir: string, settings: EngineSettings, log: (l: string) => void): Promise<void> {
   let dockerd = await which('dockerd');
   if (!dockerd) {
-    const isRoot = process.getuid?.() === 0;
-    const script = fileURLToPath(new URL('../../scripts/system-deps.sh', import.meta.url));
-    if (isRoot && existsSync('/etc/debian_version') && existsSync(script)) {
-      log('termlab: no Docker engine installed; installing Debian packages (scripts/system-deps.sh server)');
-      await runLogged('bash', [script, 'server'], log);
-      dockerd = await which('dockerd');
-    }
+    await installSystemDeps('no Docker engine installed', log);
+    dockerd = await which('dockerd');
     if (!dockerd) {
       throw new Error(`No Docker engine answers at ${socketPath} and dockerd is not installed. ` +
         'Install the docker.io package (Debian/Ubuntu: apt-get install docker.io), or point ' +
@@ -127,12 +228,20 @@ async function startEngine(socketPath: string, stateDir: string, log: (l: string
     throw new Error(`No Docker engine answers at ${socketPath}, and starting one needs root. ` +
       `Start it as root: dockerd --userns-remap=default -H unix://${socketPath}`);
   }
+  const dataRoot = await ensureEngineFilesystem(settings, log);
   const logFile = path.join(stateDir, 'dockerd.log');
-  log(`termlab: starting dockerd --userns-remap=default (log: ${logFile})`);
+  log(`termlab: starting dockerd --userns-remap=default --storage-driver btrfs --data-root ${dataRoot} (log: ${logFile})`);
   const fd = openSync(logFile, 'a');
   // detached => setsid(): own session and process group, so neither our exit nor a Ctrl-C in
   // our terminal reaches it; stdio goes to a file, never to pipes that would die with us.
-  const child = spawn(dockerd, ['--userns-remap=default', '-H', `unix://${socketPath}`], {
+  const wrapper = path.join(settings.dir, 'bin', 'runc-nokeyring');
+  mkdirSync(path.dirname(wrapper), { recursive: true });
+  writeFileSync(wrapper, KEYRINGLESS_WRAPPER, { mode: 0o755 });
+  // gVisor's runtimes are always registered (unused unless TERMLAB_RUNTIME=runsc), so choosing
+  // runsc later needs no engine restart; the runsc binary itself is installed by runsc.ts.
+  const runscWrappers = writeRunscWrappers(path.dirname(wrapper));
+  const child = spawn(dockerd, ['--userns-remap=default', '-H', `unix://${socketPath}`,
+    '--data-root', dataRoot, '--storage-driver', 'btrfs', '--add-runtime', `${KEYRINGLESS_RUNTIME}=${wrapper}`, ...runscWrappers], {
     detached: true, stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
@@ -162,6 +271,86 @@ async function startEngine(socketPath: string, stateDir: string, log: (l: string
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * The engine's own filesystem: a btrfs in a sparse file (<dir>/engine.btrfs), loop-mounted at
+ * <dir>/docker. Why: this host's ext4 has no project quota and its kernel no XFS quota, so
+ * overlay2 cannot cap a box's writable layer, and a polled size misses a deleted file that is
+ * still open. btrfs qgroups (the btrfs storage driver's --storage-opt size=) are counted by the
+ * kernel as blocks are written; and the file's size caps everything the engine stores, so boxes
+ * can never fill the disk that holds the database and the recordings. Made once; later starts
+ * mount it again if needed.
+ */
+async function ensureEngineFilesystem(settings: EngineSettings, log: (l: string) => void): Promise<string> {
+  const image = path.join(settings.dir, 'engine.btrfs');
+  const mountPoint = path.join(settings.dir, 'docker');
+  mkdirSync(mountPoint, { recursive: true });
+  if (mountedFsType(mountPoint) === 'btrfs') return mountPoint;
+  if (!existsSync(image)) {
+    if (!(await which('mkfs.btrfs'))) await installSystemDeps('mkfs.btrfs is missing', log);
+    if (!(await which('mkfs.btrfs'))) {
+      throw new Error('mkfs.btrfs is missing: install btrfs-progs (scripts/system-deps.sh server does it on Debian)');
+    }
+    const free = (() => { const s = statfsSync(settings.dir); return s.bavail * s.bsize; })();
+    const gib = 1024 ** 3;
+    const sizeGb = settings.diskGb ?? Math.max(16, Math.min(200, Math.floor((free * 0.6) / gib)));
+    if (sizeGb * gib > free) {
+      log(`termlab: WARNING: the engine's filesystem may grow to ${sizeGb} GiB but ${settings.dir} has ${(free / gib).toFixed(1)} GiB free`);
+    }
+    log(`termlab: making the engine's filesystem: ${image} (btrfs, up to ${sizeGb} GiB, sparse; TERMLAB_ENGINE_DISK_GB sets it)`);
+    const fd = openSync(`${image}.new`, 'w');
+    try { ftruncateSync(fd, sizeGb * gib); } finally { closeSync(fd); }
+    await runLogged('mkfs.btrfs', ['-q', '-f', `${image}.new`], log);
+    await runLogged('mv', [`${image}.new`, image], log);
+  }
+  // discard: space freed in the engine is given back to the host's disk (the file stays sparse).
+  await runLogged('mount', ['-o', 'loop,discard', image, mountPoint], log);
+  if (mountedFsType(mountPoint) !== 'btrfs') throw new Error(`mounting ${image} at ${mountPoint} did not give a btrfs filesystem`);
+  // Before any data: accounting that starts with the filesystem is consistent from the first byte.
+  await execFileP('btrfs', ['quota', 'enable', mountPoint]);
+  return mountPoint;
+}
+
+/**
+ * btrfs enforces a qgroup limit only while its accounting is consistent: quotas switched on
+ * after data was written (the engine's driver does so at its first sized box) leave it
+ * "inconsistent" until a rescan, and a box then writes past its cap (measured: 300 MiB into a
+ * 218 MiB cap). So quotas are switched on here, and a rescan is run whenever it is needed.
+ */
+async function ensureQuotaAccounting(root: string, log: (l: string) => void): Promise<void> {
+  if (!root || !existsSync(root)) return;
+  const qgroups = async (): Promise<string> => {
+    const r = await execFileP('btrfs', ['qgroup', 'show', root]).catch((e: { stdout?: string; stderr?: string }) => e);
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  };
+  let shown = await qgroups();
+  if (/quotas not enabled|not enabled/i.test(shown)) {
+    await execFileP('btrfs', ['quota', 'enable', root]);
+    shown = await qgroups();
+  }
+  if (/inconsistent|rescan/i.test(shown)) {
+    log('termlab: rescanning btrfs quota accounting of the engine (once; boxes are capped only when it is consistent)');
+    await execFileP('btrfs', ['quota', 'rescan', '-w', root]);
+  }
+}
+
+/** The filesystem type mounted exactly at dir, if any (last mount wins, as in the kernel). */
+function mountedFsType(dir: string): string | undefined {
+  let type: string | undefined;
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[1] === dir) type = f[2];
+  }
+  return type;
+}
+
+/** Installs the server's Debian packages (scripts/system-deps.sh server) when we are root on Debian. */
+async function installSystemDeps(why: string, log: (l: string) => void): Promise<void> {
+  const script = fileURLToPath(new URL('../../scripts/system-deps.sh', import.meta.url));
+  if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version') || !existsSync(script)) return;
+  log(`termlab: ${why}; installing Debian packages (scripts/system-deps.sh server)`);
+  await runLogged('bash', [script, 'server'], log);
 }
 
 function tailOf(file: string, lines: number): string {
@@ -215,17 +404,13 @@ const PRIVATE_V6 = ['fc00::/7', 'fe80::/10', 'ff00::/8'];
  *   private, link-local (cloud metadata) or multicast destinations except DNS to the host's
  *   own resolvers.
  * Both for IPv4 and IPv6 (boxes have link-local v6 on their bridge).
- * Throws when the rules cannot be installed (not root); TERMLAB_ALLOW_NO_FIREWALL=1 overrides.
+ * Throws when the rules cannot be installed (not root), unless allowMissing (TERMLAB_ALLOW_NO_FIREWALL=1).
  */
-export async function installFirewall(log: (l: string) => void): Promise<void> {
+export async function installFirewall(log: (l: string) => void, allowMissing = false): Promise<void> {
   const resolvers = readResolvers();
-  const families: Array<{ bin: string; priv: string[]; v6: boolean }> = [
-    { bin: 'iptables', priv: PRIVATE_V4, v6: false },
-    { bin: 'ip6tables', priv: PRIVATE_V6, v6: true },
-  ];
   const failed: string[] = [];
-  for (const { bin, priv, v6 } of families) {
-    const ok = await firewallFamily(bin, priv, resolvers.filter((r) => r.includes(':') === v6));
+  for (const { bin, priv, v6 } of FAMILIES) {
+    const ok = await firewallFamily(bin, [...priv], resolvers.filter((r) => r.includes(':') === v6));
     if (!ok) failed.push(bin);
   }
   if (failed.length === 0) {
@@ -234,16 +419,17 @@ export async function installFirewall(log: (l: string) => void): Promise<void> {
   }
   const msg = `could not install the host firewall rules isolating session bridges (${failed.join(', ')}); ` +
     'boxes could reach ports on this host. Run termlab as root (with iptables installed).';
-  if (process.env.TERMLAB_ALLOW_NO_FIREWALL === '1') {
+  if (allowMissing) {
     log(`termlab: WARNING: ${msg} Continuing because TERMLAB_ALLOW_NO_FIREWALL=1.`);
     return;
   }
   throw new Error(`termlab: ${msg} (TERMLAB_ALLOW_NO_FIREWALL=1 overrides: unsafe.)`);
 }
 
-async function firewallFamily(bin: string, priv: string[], resolvers: string[]): Promise<boolean> {
+/** The rules of termlab's chains for one address family. */
+function firewallRules(priv: string[], resolvers: string[]): Record<string, string[][]> {
   const ifaces = `${BRIDGE_PREFIX}+`;
-  const wanted: Record<string, string[][]> = {
+  return {
     [FIREWALL_CHAIN_INPUT]: [
       // Replies to connections the host opened into a box stay allowed.
       ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN'],
@@ -265,6 +451,30 @@ async function firewallFamily(bin: string, priv: string[], resolvers: string[]):
       ...priv.map((net) => ['-d', net, '-j', 'REJECT']),
     ],
   };
+}
+
+const FAMILIES = [
+  { bin: 'iptables', priv: PRIVATE_V4, v6: false },
+  { bin: 'ip6tables', priv: PRIVATE_V6, v6: true },
+] as const;
+
+/** True when both families' chains hold exactly termlab's rules and are hooked in: the sweeper asks. */
+export async function firewallIntact(): Promise<boolean> {
+  const resolvers = readResolvers();
+  for (const { bin, priv, v6 } of FAMILIES) {
+    const rules = firewallRules([...priv], resolvers.filter((r) => r.includes(':') === v6));
+    const forwardParent = (await ipt(bin, ['-L', 'DOCKER-USER', '-n'])) ? 'DOCKER-USER' : 'FORWARD';
+    for (const [chain, parent] of [[FIREWALL_CHAIN_INPUT, 'INPUT'], [FIREWALL_CHAIN_FORWARD, forwardParent]] as const) {
+      if (!(await chainIs(bin, chain, rules[chain]!))) return false;
+      if (!(await ipt(bin, ['-C', parent, '-i', `${BRIDGE_PREFIX}+`, '-j', chain]))) return false;
+    }
+  }
+  return true;
+}
+
+async function firewallFamily(bin: string, priv: string[], resolvers: string[]): Promise<boolean> {
+  const ifaces = `${BRIDGE_PREFIX}+`;
+  const wanted = firewallRules(priv, resolvers);
   // Docker makes DOCKER-USER for IPv4 (for IPv6 only with its ip6tables option); else FORWARD.
   const forwardParent = (await ipt(bin, ['-L', 'DOCKER-USER', '-n'])) ? 'DOCKER-USER' : 'FORWARD';
   const parents: Record<string, string> = { [FIREWALL_CHAIN_INPUT]: 'INPUT', [FIREWALL_CHAIN_FORWARD]: forwardParent };
