@@ -34,8 +34,16 @@ export class ClientConnection implements TerminalClient {
   private readonly heartbeat: NodeJS.Timeout;
   private windowStart = Date.now();
   private windowCount = 0;
+  private lastDropNotice = 0;
 
-  constructor(private readonly ws: WebSocket, private readonly sessions: SessionManager, private readonly log: Logger) {
+  /** Pings keep a socket alive, so without this one could sit here forever holding a socket slot. */
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(private readonly ws: WebSocket, private readonly sessions: SessionManager, private readonly log: Logger, helloTimeoutMs: number) {
+    this.helloTimer = setTimeout(() => {
+      if (!this.session) this.fail('hello-timeout', `no hello within ${helloTimeoutMs / 1000} s of opening the socket: send hello (with the session token) first`);
+    }, helloTimeoutMs);
+    this.helloTimer.unref();
     ws.on('message', (data, isBinary) => void this.onMessage(data, isBinary));
     ws.on('close', () => this.cleanup());
     ws.on('error', (err) => this.log.debug({ err }, 'websocket error'));
@@ -91,8 +99,10 @@ export class ClientConnection implements TerminalClient {
     if (!session || !stream) return this.fail('hello-first');
     session.touch();
     switch (msg.type) {
-      case 'input': return stream.write(msg.data);
-      case 'resize': return stream.resize(msg.cols, msg.rows);
+      case 'input':
+        if (!stream.write(msg.data)) this.inputDropped(stream);
+        return;
+      case 'resize': return stream.requestResize(msg.cols, msg.rows);
       case 'ack':
         if (!stream.ack(this, msg.offset)) this.fail('bad-ack', `ack ${msg.offset} is beyond the ${stream.endOffset} bytes sent`);
         return;
@@ -105,12 +115,14 @@ export class ClientConnection implements TerminalClient {
     if (!session || session.endReason) return this.fail('bad-token', 'no live session has this token: it ended or never existed; start the lab again');
     if (!session.hasTerminal(msg.terminal)) return this.fail('no-terminal', `the session has no terminal "${msg.terminal}"`);
     this.session = session;
+    clearTimeout(this.helloTimer);
     session.attachedClients++;
     session.touch();
     const stream = session.terminal(msg.terminal, { cols: msg.cols, rows: msg.rows });
     const offEnd = session.onEnd((reason) => this.exit(reason));
     const offLab = session.runner.onChange((progress) => this.send({ type: 'lab', progress }));
-    this.unsubscribe = () => { offEnd(); offLab(); };
+    const offNotice = session.onNotice((code, message) => this.fail(code, message));
+    this.unsubscribe = () => { offEnd(); offLab(); offNotice(); };
     const replaced = await stream.attach(this, { cols: msg.cols, rows: msg.rows }, msg.resumeFrom);
     if (replaced instanceof ClientConnection) replaced.exit('replaced');
     if (this.closed) return stream.detach(this);
@@ -120,6 +132,16 @@ export class ClientConnection implements TerminalClient {
       cols: stream.size.cols, rows: stream.size.rows, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs,
     });
     this.send({ type: 'lab', progress: session.runner.progress() });
+  }
+
+  /** Tells the learner their input was dropped, at most every few seconds (a flood drops a lot). */
+  private inputDropped(stream: TerminalStream): void {
+    const now = Date.now();
+    if (now - this.lastDropNotice < 3000) return;
+    this.lastDropNotice = now;
+    this.fail('input-dropped', `input dropped: more than this terminal takes at once (${Math.round(stream.inputHighWater / 1024)} KiB, ` +
+      `then 64 KiB a second), or the shell is not reading it (${stream.inputDropped} characters dropped so far); ` +
+      'if a command is running, press Ctrl-C or wait for it to finish');
   }
 
   /** True (after telling the client) when it sends more than the rate allows; the message is dropped. */
@@ -162,6 +184,7 @@ export class ClientConnection implements TerminalClient {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    clearTimeout(this.helloTimer);
     this.unsubscribe?.();
     this.stream?.detach(this);
     if (this.session) {

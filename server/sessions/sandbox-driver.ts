@@ -26,7 +26,13 @@ export interface SandboxDriver {
   destroy(box: BoxHandle): Promise<void>;
   /** argv that opens an interactive login shell in the box (run under a pty). */
   shellArgv(box: BoxHandle): string[];
-  /** Bytes the box has written outside its bounded mounts; the sweeper ends boxes over their quota. */
+  /** Why boxes of this profile cannot be made now (engine without remapping, firewall missing), or undefined. */
+  available(profile: SandboxProfile): string | undefined;
+  /** Re-checks what isolates boxes from the host and each other (the sweeper calls it); restores it if it can. */
+  checkIsolation(): Promise<void>;
+  /** The engine caps each box's disk itself; else the sweeper polls writableBytes against diskQuotaBytes. */
+  readonly enforcesDisk: boolean;
+  /** Bytes the box has written outside its bounded mounts (deleted-but-open files are not seen). */
   writableBytes(box: BoxHandle): Promise<number>;
   diskQuotaBytes(profile: SandboxProfile): number;
   /** Runs a bash script in the box out of band (no terminal), as root: checks, setups, solutions. */

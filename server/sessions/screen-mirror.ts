@@ -2,9 +2,21 @@
 // as it was, with scrollback, even after more output than the OutputLog holds.
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
+import { othersTyping } from './typing.js';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
+
+/**
+ * Bytes handed to xterm at a time. xterm parses what it holds in slices of up to 12 ms before it
+ * yields, and the server's one event loop is shared by every session: a terminal flooding output
+ * would hold every other learner's keystrokes for that long, again and again. So while someone
+ * else types (typing.ts) the mirror hands xterm 2 KiB at a time, well under a millisecond of
+ * parsing, and yields after each; when the mirror lags, flow control pauses the shell
+ * (TerminalStream). While nobody else types, a flood gets large slices and full speed.
+ */
+const SLICE_BYTES = 64 * 1024;
+const SLICE_BYTES_WHILE_OTHERS_TYPE = 2 * 1024;
 
 export class ScreenMirror {
   private readonly term: InstanceType<typeof Terminal>;
@@ -14,9 +26,15 @@ export class ScreenMirror {
   /** Offset just past the last byte handed to the mirror. */
   private queued = 0;
   private readonly drainWaiters: Array<() => void> = [];
+  /** Chunks not yet handed to xterm, and whether a slice is in xterm's hands now. */
+  private readonly backlog: Uint8Array[] = [];
+  private parsing = false;
+  private disposed = false;
 
   /** `onParsed` runs whenever parsing catches up a little: flow control re-checks then. */
-  constructor(cols: number, rows: number, readonly scrollback: number, private readonly onParsed: () => void = () => {}) {
+  /** `owner`: the terminal this mirrors (its own typing does not slow it, see typing.ts). */
+  constructor(cols: number, rows: number, readonly scrollback: number, private readonly onParsed: () => void = () => {},
+    private readonly owner: object = {}) {
     this.term = new Terminal({ cols, rows, scrollback, allowProposedApi: true });
     this.term.loadAddon(this.serializer as never);
   }
@@ -27,11 +45,25 @@ export class ScreenMirror {
 
   write(chunk: Uint8Array): void {
     this.queued += chunk.byteLength;
-    const end = this.queued;
-    this.term.write(chunk, () => {
-      this.parsed = end;
+    this.backlog.push(chunk);
+    if (!this.parsing) this.pump();
+  }
+
+  /** Hands xterm the next slice of the backlog; the next one goes when xterm has parsed it. */
+  private pump(): void {
+    const head = this.backlog[0];
+    if (!head || this.disposed) { this.parsing = false; return; }
+    const max = othersTyping(this.owner) ? SLICE_BYTES_WHILE_OTHERS_TYPE : SLICE_BYTES;
+    const slice = head.byteLength > max ? head.subarray(0, max) : head;
+    if (slice === head) this.backlog.shift();
+    else this.backlog[0] = head.subarray(max);
+    this.parsing = true;
+    this.term.write(slice, () => {
+      this.parsed += slice.byteLength;
       this.onParsed();
       if (this.parsed === this.queued) this.drainWaiters.splice(0).forEach((f) => f());
+      // Not from inside this callback: xterm would parse the next slice in the same turn.
+      setImmediate(() => this.pump());
     });
   }
 
@@ -51,6 +83,8 @@ export class ScreenMirror {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.backlog.length = 0;
     this.drainWaiters.splice(0).forEach((f) => f());
     this.term.dispose();
   }

@@ -33,6 +33,8 @@ export class SessionManager {
   private readonly pool = new Map<SandboxProfile, PooledBox[]>();
   private readonly filling = new Map<SandboxProfile, number>();
   private starting = 0;
+  /** MiB of box memory limits reserved by sessions being started (live ones are summed from boxes). */
+  private startingMb = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Boxes being destroyed or pre-started now; stop() waits for them so nothing races the final sweep. */
@@ -69,7 +71,18 @@ export class SessionManager {
     if (this.byIdMap.size + this.starting >= this.config.maxSessions) {
       throw new SessionError(503, 'at-capacity', `all ${this.config.maxSessions} session slots are in use; try again later`);
     }
+    const refused = this.driver.available(lab.profile);
+    if (refused) throw new SessionError(503, 'unavailable', `this lab cannot start now: ${refused}`);
+    // What a session costs is its boxes' memory limits, not 1: a three-host docker lab reserves
+    // three docker boxes. Pre-started boxes are reserved too (they hold their memory already).
+    const costMb = lab.hosts.length * this.config.limits[lab.profile].memoryMb;
+    const reservedMb = this.reservedMb();
+    if (reservedMb + costMb > this.config.memoryBudgetMb) {
+      throw new SessionError(503, 'at-capacity', `the server is full: this lab needs ${costMb} MiB of box memory and ` +
+        `${reservedMb} of ${this.config.memoryBudgetMb} MiB are reserved by running labs; try again later`);
+    }
     this.starting++;
+    this.startingMb += costMb;
     let pooled: PooledBox | undefined;
     let boxes: Map<string, BoxHandle> | undefined;
     try {
@@ -82,7 +95,8 @@ export class SessionManager {
       const runner = new LabRunner(lab, id, boxes, this.driver, this.store, this.log,
         (passed, source) => this.metrics?.checks.inc({ result: passed ? 'pass' : 'fail', source }));
       await runner.start();
-      const session = new Session(id, newToken(), lab, boxes, runner, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs);
+      const session = new Session(id, newToken(), lab, boxes, runner, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs,
+        this.config.inputBufferKb * 1024, this.config.resizeIntervalMs);
       this.byIdMap.set(id, session);
       this.byTokenKey.set(tokenKey(session.token), session);
       this.log.info({ session: id, lab: lab.id, profile: lab.profile, hosts: lab.hosts.length, pooled: Boolean(pooled) }, 'session started');
@@ -96,6 +110,7 @@ export class SessionManager {
       throw new SessionError(503, 'box-failed', `could not start the lab's ${lab.profile} box: ${(err as Error).message}`);
     } finally {
       this.starting--;
+      this.startingMb -= costMb;
       if (pooled) this.fillPool(lab.profile);
     }
   }
@@ -114,10 +129,20 @@ export class SessionManager {
     this.ending.delete(done);
   }
 
+  /** MiB of memory limits held by live sessions' boxes, pre-started boxes and sessions starting. */
+  reservedMb(): number {
+    const mb = (profile: SandboxProfile): number => this.config.limits[profile].memoryMb;
+    let total = this.startingMb;
+    for (const s of this.byIdMap.values()) total += s.boxes.size * mb(s.lab.profile);
+    for (const [profile, boxes] of this.pool) total += boxes.length * mb(profile);
+    for (const [profile, n] of this.filling) total += n * mb(profile);
+    return total;
+  }
+
   /** Ends sessions idle (no client) past the timeout, past their lifetime, or over their disk quota. */
   async sweep(): Promise<void> {
     const now = Date.now();
-    const work: Promise<void>[] = [];
+    const work: Promise<void>[] = [this.driver.checkIsolation().catch((err: Error) => this.log.error({ err }, 'isolation check failed'))];
     for (const session of this.byIdMap.values()) {
       if (session.endReason) {
         work.push(this.end(session, session.endReason));
@@ -144,12 +169,22 @@ export class SessionManager {
     ]);
   }
 
+  /**
+   * With an engine that caps disks, a box at its cap just gets ENOSPC: the learner is told, once
+   * per filling, so a failing command is not a mystery. Without one, the poll is the only limit
+   * and a box over it is ended.
+   */
   private async checkDisk(session: Session): Promise<void> {
     try {
-      const used = Math.max(...await Promise.all([...session.boxes.values()].map((b) => this.driver.writableBytes(b))));
-      if (used > this.driver.diskQuotaBytes(session.lab.profile)) {
-        this.log.warn({ session: session.id, used }, 'disk quota exceeded');
-        await this.end(session, 'box-failed');
+      const quota = this.driver.diskQuotaBytes(session.lab.profile);
+      for (const [host, box] of session.boxes) {
+        const used = await this.driver.writableBytes(box);
+        if (!this.driver.enforcesDisk && used > quota) {
+          this.log.warn({ session: session.id, used }, 'disk quota exceeded');
+          await this.end(session, 'box-failed');
+          return;
+        }
+        session.noteDiskUse(host, used, quota);
       }
     } catch { /* the box is going away; the lifetime checks still apply */ }
   }
@@ -157,6 +192,7 @@ export class SessionManager {
   private fillPool(profile: SandboxProfile): void {
     const want = this.config.pool[profile] ?? 0;
     const have = (this.pool.get(profile)?.length ?? 0) + (this.filling.get(profile) ?? 0);
+    if (this.driver.available(profile)) return;
     for (let i = have; i < want && !this.stopping; i++) {
       this.filling.set(profile, (this.filling.get(profile) ?? 0) + 1);
       const session = newSessionId();

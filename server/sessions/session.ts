@@ -1,6 +1,9 @@
 // A learner's session: one lab, its boxes (one per lab host), its terminals and its step runner.
 // Ending it destroys the boxes.
-import type { ExitReason } from '../../protocol/messages.js';
+import type { ErrorCode, ExitReason } from '../../protocol/messages.js';
+
+/** Session-level notices shown to the learner on every attached terminal. */
+export type NoticeCode = Extract<ErrorCode, 'disk-nearly-full' | 'input-dropped'>;
 import type { SessionInfo } from '../../protocol/api.js';
 import type { Lab } from '../labs/lab-loader.js';
 import type { LabRunner } from '../labs/lab-runner.js';
@@ -13,6 +16,9 @@ export class Session {
   private lastActivity = Date.now();
   private readonly terminals = new Map<string, TerminalStream>();
   private readonly endListeners = new Set<(reason: ExitReason) => void>();
+  private readonly noticeListeners = new Set<(code: NoticeCode, message: string) => void>();
+  /** Hosts whose disk-nearly-full notice went out (cleared once usage falls back). */
+  private readonly diskWarned = new Set<string>();
   private ended: ExitReason | undefined;
   /** Work that must finish before the boxes go (closing recordings). */
   private readonly closers = new Set<() => Promise<void>>();
@@ -29,6 +35,10 @@ export class Session {
     private readonly driver: SandboxDriver,
     readonly idleTimeoutMs: number,
     maxLifetimeMs: number,
+    /** Input bytes a terminal queues for a shell that is not reading before it drops more. */
+    private readonly inputHighWater?: number,
+    /** Client resizes are coalesced to one per this many ms. */
+    private readonly resizeEveryMs?: number,
   ) {
     this.expiresAt = this.createdAt + maxLifetimeMs;
   }
@@ -48,7 +58,8 @@ export class Session {
     if (!stream) {
       const spec = this.lab.terminals.find((t) => t.id === id);
       if (!spec) throw new Error(`no terminal ${id}`);
-      stream = new TerminalStream({ argv: this.driver.shellArgv(this.boxes.get(spec.host)!), ...size, respawn: true });
+      stream = new TerminalStream({ argv: this.driver.shellArgv(this.boxes.get(spec.host)!), ...size, respawn: true,
+        inputHighWater: this.inputHighWater, resizeEveryMs: this.resizeEveryMs });
       stream.onExit(() => void this.end('box-failed'));
       // Each finished command is a moment to check the current step.
       stream.onCommandDone(() => void this.runner.check('command'));
@@ -64,6 +75,29 @@ export class Session {
   addCloser(closer: () => Promise<void>): () => void {
     this.closers.add(closer);
     return () => this.closers.delete(closer);
+  }
+
+  /** Something the learner should know about their box (sent on each attached terminal). */
+  onNotice(listener: (code: NoticeCode, message: string) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
+  notice(code: NoticeCode, message: string): void {
+    for (const listener of this.noticeListeners) listener(code, message);
+  }
+
+  /** The sweeper's reading of a box's disk: at 90% of its cap the learner is told, once per filling. */
+  noteDiskUse(host: string, used: number, quota: number): void {
+    if (used >= 0.9 * quota && !this.diskWarned.has(host)) {
+      this.diskWarned.add(host);
+      const mib = (n: number): string => `${Math.round(n / 2 ** 20)} MiB`;
+      const where = this.boxes.size > 1 ? ` ${host}` : '';
+      this.notice('disk-nearly-full', `your box${where} has used ${mib(used)} of its ${mib(quota)} of disk; ` +
+        'when it is full, writes fail with "Disk quota exceeded": remove files to continue');
+    } else if (used < 0.8 * quota) {
+      this.diskWarned.delete(host);
+    }
   }
 
   onEnd(listener: (reason: ExitReason) => void): () => void {

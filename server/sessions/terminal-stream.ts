@@ -4,7 +4,10 @@
 import pty from 'node-pty';
 import { FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
 import { OutputLog } from './output-log.js';
+import { INPUT_BYTES_PER_SECOND, INPUT_HIGH_WATER, calmWriteRetries, pendingInput } from './pty-input.js';
 import { ScreenMirror } from './screen-mirror.js';
+import { TokenBucket } from './token-bucket.js';
+import { forgetTyping, noteTyping, othersTyping } from './typing.js';
 
 /** Where a terminal's output goes: the one WebSocket client attached to it. */
 export interface TerminalClient {
@@ -20,9 +23,21 @@ export interface TerminalStreamOptions {
   /** Bytes of output kept for replay. */
   logBytes?: number;
   scrollback?: number;
+  /** Input queued for the shell beyond this many bytes is dropped (default INPUT_HIGH_WATER). */
+  inputHighWater?: number;
+  /** Input accepted per second, sustained (default INPUT_BYTES_PER_SECOND); bursts up to inputHighWater. */
+  inputBytesPerSecond?: number;
+  /** At most one client resize per this many ms (default RESIZE_EVERY_MS; 0 applies each one). */
+  resizeEveryMs?: number;
   /** Start a new shell when the old one exits (the learner typed `exit`), unless it keeps dying at once. */
   respawn?: boolean;
 }
+
+/** Output per second a terminal gets while other terminals are being typed into (see throttle()). */
+export const CONTENDED_OUTPUT_BYTES_PER_S = 256 * 1024;
+
+/** At most one client resize is applied per this many ms (the latest wins). */
+export const RESIZE_EVERY_MS = 50;
 
 export type OutputListener = (offset: number, bytes: Uint8Array) => void;
 
@@ -32,6 +47,14 @@ export const PROMPT_MARKER = Buffer.from('\x1b]6973;prompt;');
 export class TerminalStream {
   private proc: pty.IPty;
   private spawnedAt = 0;
+  private boundedInput = false;
+  private droppedInput = 0;
+  private throttled = false;
+  private readonly contendedOutput = new TokenBucket(CONTENDED_OUTPUT_BYTES_PER_S, CONTENDED_OUTPUT_BYTES_PER_S / 4);
+  /** Input per second: a paste fits in the burst, a script typing megabytes a second does not. */
+  private readonly inputBudget: TokenBucket;
+  private wantedSize: { cols: number; rows: number } | undefined;
+  private resizeTimer: NodeJS.Timeout | undefined;
   private quickExits = 0;
   private disposed = false;
   private readonly log: OutputLog;
@@ -58,7 +81,8 @@ export class TerminalStream {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.log = new OutputLog(opts.logBytes ?? 1024 * 1024);
-    this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => this.updateFlow());
+    this.inputBudget = new TokenBucket(opts.inputBytesPerSecond ?? INPUT_BYTES_PER_SECOND, opts.inputHighWater ?? INPUT_HIGH_WATER);
+    this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => this.updateFlow(), this);
     this.proc = this.spawn();
   }
 
@@ -73,6 +97,7 @@ export class TerminalStream {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.opts.env },
     } as pty.IPtyForkOptions);
     this.spawnedAt = Date.now();
+    this.boundedInput = calmWriteRetries(proc);
     this.prompts = 0;
     proc.onData((data) => { if (this.proc === proc) this.onData(data as unknown as Buffer); });
     proc.onExit(({ exitCode }) => { if (this.proc === proc) this.onProcExit(exitCode); });
@@ -127,6 +152,29 @@ export class TerminalStream {
     return () => this.exitListeners.delete(listener);
   }
 
+  /** Other consumers of the output (a recording's file stream) that hold back reading the shell while they lag. */
+  private readonly pressures = new Set<{ pending: () => number; high: number; low: number }>();
+
+  /**
+   * Reads the shell only while `pending()` (bytes another consumer has yet to take) is at most
+   * `high`, and again once it is down to `low`, as for a lagging client. The consumer calls
+   * recheckFlow() as it drains. Returns a function that removes the pressure.
+   */
+  addPressure(pending: () => number, high = FLOW_HIGH_WATER, low = FLOW_LOW_WATER): () => void {
+    const entry = { pending, high, low };
+    this.pressures.add(entry);
+    this.updateFlow();
+    return () => {
+      this.pressures.delete(entry);
+      if (!this.disposed) this.updateFlow();
+    };
+  }
+
+  /** Re-evaluates flow control now: a pressure source has drained. */
+  recheckFlow(): void {
+    if (!this.disposed) this.updateFlow();
+  }
+
   /**
    * Makes `client` the one receiving output. With `resumeFrom` still in the log the client gets the
    * bytes after it; otherwise it gets a snapshot of the screen, then the bytes after the snapshot.
@@ -173,13 +221,52 @@ export class TerminalStream {
     return true;
   }
 
-  write(data: string): void {
-    if (this.exited) return;
+  /**
+   * Types `data` into the shell. False when it was dropped because the shell has not taken the
+   * input before it (pty-input.ts): the caller tells the learner.
+   */
+  write(data: string): boolean {
+    if (this.exited) return true;
+    if (pendingInput(this.proc) > this.inputHighWater || !this.inputBudget.take(data.length)) {
+      this.droppedInput += data.length;
+      return false;
+    }
+    noteTyping(this);
     this.proc.write(data);
     for (const listener of this.inputListeners) listener(data);
+    return true;
   }
 
+  /** Bytes typed that the shell has not taken yet. */
+  get pendingInput(): number { return pendingInput(this.proc); }
+  get inputHighWater(): number { return this.opts.inputHighWater ?? INPUT_HIGH_WATER; }
+  /** Characters of input dropped so far because the shell was not reading. */
+  get inputDropped(): number { return this.droppedInput; }
+  /** False when node-pty's write queue could not be bounded (another node-pty version). */
+  get inputBounded(): boolean { return this.boundedInput; }
+
+  /**
+   * A client's resize, coalesced: each one reflows the screen mirror and reaches the engine, so a
+   * page sending thousands a second gets at most one applied per RESIZE_EVERY_MS, the latest.
+   */
+  requestResize(cols: number, rows: number): void {
+    this.wantedSize = { cols, rows };
+    if (this.resizeTimer) return;
+    const every = this.opts.resizeEveryMs ?? RESIZE_EVERY_MS;
+    if (every <= 0) { this.resize(cols, rows); return; }
+    const apply = (): void => {
+      const wanted = this.wantedSize;
+      this.wantedSize = undefined;
+      if (!wanted || this.disposed) { this.resizeTimer = undefined; return; }
+      this.resize(wanted.cols, wanted.rows);
+      this.resizeTimer = setTimeout(apply, every);
+    };
+    apply();
+  }
+
+  /** Resizes at once (attach does, so a snapshot matches the client's size). */
   resize(cols: number, rows: number): void {
+    this.wantedSize = undefined;
     if (cols === this.cols && rows === this.rows) return;
     this.cols = cols;
     this.rows = rows;
@@ -190,6 +277,8 @@ export class TerminalStream {
 
   dispose(): void {
     this.disposed = true;
+    forgetTyping(this);
+    if (this.resizeTimer) clearTimeout(this.resizeTimer);
     this.client = undefined;
     this.outputListeners.clear();
     this.commandListeners.clear();
@@ -211,7 +300,19 @@ export class TerminalStream {
       this.client.sendOutput(offset, chunk);
       this.sent = this.log.endOffset;
     }
+    if (othersTyping(this) && !this.contendedOutput.take(chunk.byteLength)) this.throttle();
     this.updateFlow();
+  }
+
+  /**
+   * While other learners type, this terminal's output is held to CONTENDED_OUTPUT_BYTES_PER_S:
+   * a flood costs the engine, the exec client and this server CPU in proportion to its rate, and
+   * on a small machine that CPU is what everyone's echo waits for. Alone, it runs at full speed.
+   */
+  private throttle(): void {
+    if (this.throttled) return;
+    this.throttled = true;
+    setTimeout(() => { this.throttled = false; if (!this.disposed) this.updateFlow(); }, 100).unref();
   }
 
   private watchForPrompt(chunk: Buffer): void {
@@ -233,10 +334,18 @@ export class TerminalStream {
   private updateFlow(): void {
     const unacked = this.client ? this.sent - this.acked : 0;
     const pressure = Math.max(unacked, this.mirror.pending);
-    if (!this.paused && pressure > FLOW_HIGH_WATER) {
+    let over = false;
+    let under = true;
+    for (const p of this.pressures) {
+      const pending = p.pending();
+      if (pending > p.high) over = true;
+      if (pending > p.low) under = false;
+    }
+    if (this.throttled) over = true;
+    if (!this.paused && (pressure > FLOW_HIGH_WATER || over)) {
       this.paused = true;
       if (!this.exited) this.proc.pause();
-    } else if (this.paused && pressure <= FLOW_LOW_WATER) {
+    } else if (this.paused && pressure <= FLOW_LOW_WATER && under) {
       this.paused = false;
       if (!this.exited) this.proc.resume();
     }
