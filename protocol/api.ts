@@ -109,6 +109,8 @@ export interface RecordingInfo {
   input: boolean;
   /** Still being written. */
   recording: boolean;
+  /** Why it stopped by itself, when a limit stopped it ("reached its 64 MiB limit"). */
+  stopped?: string;
 }
 
 /** POST /api/sessions/:id/terminals/:terminal/recording (Bearer) with { on, input? } → RecordingInfo (on) or 204 (off). */

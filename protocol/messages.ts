@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   'binary-not-accepted': 'clients send JSON text frames only',
   'hello-first': 'the first message must be hello',
   'hello-twice': 'hello was already received on this socket',
+  'hello-timeout': 'no hello came in time after the socket opened',
   'bad-version': 'unsupported protocol version',
   'bad-token': 'no live session has this token',
   'no-terminal': 'the session has no terminal with this id',
@@ -69,6 +70,9 @@ export const ERROR_CODES = {
   'session-ended': 'the session has ended',
   'bad-origin': 'the page origin is not allowed',
   'internal': 'internal server error',
+  // Notices about the learner's own box or terminal (never fatal):
+  'disk-nearly-full': 'the box has nearly used its disk',
+  'input-dropped': 'input was dropped: the shell is not reading it',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -84,7 +88,7 @@ export const CLOSE = {
 
 /** Errors after which the socket is closed; the others are reported and the socket keeps working. */
 export const FATAL_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'too-large', 'hello-first', 'bad-version', 'bad-token', 'no-terminal', 'session-ended', 'bad-origin', 'internal',
+  'too-large', 'hello-first', 'hello-timeout', 'bad-version', 'bad-token', 'no-terminal', 'session-ended', 'bad-origin', 'internal',
 ]);
 
 export function closeCodeFor(code: ErrorCode): number {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { WsGateway } from './http/ws-gateway.js';
+import { HostCheck } from './http/host-check.js';
 import path from 'node:path';
 import { loadCatalog, type Lab } from './labs/catalog.js';
 import { ProgressStore } from './labs/progress-store.js';
@@ -31,13 +32,16 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
   const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
-  const recordings = new RecordingService(new RecordingStore(config.stateDir));
+  const recordings = new RecordingService(new RecordingStore(config.stateDir), config.recordings);
   let sessions: SessionManager | undefined;
   const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
   sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
-  const app = createApp({ sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log });
+  const hosts = new HostCheck(config);
+  if (hosts.anyHost) log.warn('TERMLAB_ALLOWED_HOSTS has "*": any Host header is served, so DNS rebinding is not prevented');
+  if (config.unsafeWeaken.length > 0) log.warn({ weakened: config.unsafeWeaken }, 'UNSAFE: TERMLAB_UNSAFE_WEAKEN turned defences off (for the security tests only)');
+  const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts });
   const server = http.createServer(app);
-  const gateway = new WsGateway(sessions, config.allowedOrigins, log);
+  const gateway = new WsGateway(sessions, config, hosts, log);
   gateway.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -65,6 +69,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await driver.removeLeftovers();
         store.close();
+        recordings.close();
         recordings.store.close();
       })();
       return stopped;

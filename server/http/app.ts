@@ -8,8 +8,14 @@ import { SessionError, type SessionManager } from '../sessions/session-manager.j
 import type { Session } from '../sessions/session.js';
 import type { Metrics } from '../metrics.js';
 import type { RecordingService } from '../recordings/recording-service.js';
-import { learnerCookie } from './learner.js';
+import type { Config } from '../config.js';
+import { clientIp } from './client-ip.js';
+import { ClientLimits } from './client-limits.js';
+import { HostCheck } from './host-check.js';
+import { learnerCookie, learnerId } from './learner.js';
+import { metricsAccess } from './metrics-access.js';
 import { PORT_PREFIX, portCookie, portProxy } from './port-proxy.js';
+import { securityHeaders } from './security-headers.js';
 import { recordingRoutes } from './recording-routes.js';
 
 function apiError(res: Response, status: number, code: string, error: string): void {
@@ -26,26 +32,25 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
 }
 
 export function createApp(opts: {
-  sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>; webDir: string; log: Logger;
+  config: Config; sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>;
+  webDir: string; log: Logger; hosts: HostCheck;
 }): express.Express {
-  const { sessions, recordings, metrics, labs, log } = opts;
+  const { config, sessions, recordings, metrics, labs, log } = opts;
+  const limits = new ClientLimits(config);
   const app = express();
   app.disable('x-powered-by');
-  app.use((req, res, next) => {
-    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
-    // Only the embeddable player may be framed by other sites.
-    if (req.path.startsWith('/embed/')) res.set('Content-Security-Policy', 'frame-ancestors *');
-    else res.set('X-Frame-Options', 'DENY');
-    next();
-  });
+  // req.ip and req.protocol then agree with clientIp().
+  app.set('trust proxy', config.trustProxy || false);
+  app.use(opts.hosts.middleware());
+  if (!config.unsafeWeaken.includes('page-headers')) app.use(securityHeaders({ skipPrefix: PORT_PREFIX }));
   app.use('/api', express.json({ limit: '16kb' }), learnerCookie());
 
   app.get('/api/health', (_req, res) => { res.json({ ok: true, sessions: sessions.count, pooled: sessions.pooled }); });
 
-  // Prometheus scrape endpoint; set TERMLAB_METRICS_TOKEN to require "Authorization: Bearer <it>".
+  // Prometheus scrape endpoint (who may read it: metrics-access.ts).
   app.get('/metrics', async (req, res) => {
-    const want = process.env.TERMLAB_METRICS_TOKEN;
-    if (want && req.get('authorization') !== `Bearer ${want}`) return apiError(res, 401, 'unauthorised', 'metrics need the operator token');
+    const access = metricsAccess(config, req);
+    if (!access.ok) return apiError(res, access.status, 'unauthorised', access.message);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -58,10 +63,18 @@ export function createApp(opts: {
     if (!req.is('application/json')) return apiError(res, 415, 'bad-request', 'send JSON: {"lab": "<lab id>"}');
     const body = req.body as Partial<CreateSessionRequest> | undefined;
     if (typeof body?.lab !== 'string') return apiError(res, 400, 'bad-request', 'the body needs a "lab" field naming a lab');
+    // Before the lab is looked up: guessing lab names costs starts too.
+    const admitted = limits.admit({ learner: learnerId(req), ip: clientIp(req, config.trustProxy) });
+    if (!admitted.ok) {
+      if (admitted.retryAfterS) res.set('Retry-After', String(admitted.retryAfterS));
+      return apiError(res, 429, admitted.code, admitted.message);
+    }
     try {
       const session = await sessions.create(body.lab);
+      admitted.slot.bind(session);
       res.status(201).append('Set-Cookie', portCookie(session)).json(session.info());
     } catch (err) {
+      admitted.slot.release();
       if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
       throw err;
     }
@@ -109,7 +122,7 @@ export function createApp(opts: {
 
   app.use('/api', recordingRoutes({ sessions, recordings, labs, authorised: (req) => authorised(req, sessions), apiError }));
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
-  app.use(PORT_PREFIX, portProxy(sessions));
+  app.use(PORT_PREFIX, portProxy(sessions, { harden: !config.unsafeWeaken.includes('port-proxy-headers') }));
   // Share and embed links are pages of the app; it reads the share id from the path.
   app.get(['/watch/:share', '/embed/:share'], (_req, res) => res.sendFile(path.join(opts.webDir, 'index.html')));
   app.use(express.static(opts.webDir, { index: 'index.html', maxAge: 0 }));

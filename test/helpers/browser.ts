@@ -94,6 +94,17 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * Makes the page report Content-Security-Policy violations as console errors ("CSP violation: ..."),
+ * which collectPageErrors collects (Chromium's own "Refused to ..." lines are console errors too).
+ * Call before the first goto. Written as a string: the tests compile without the DOM lib.
+ */
+export async function reportCspViolations(page: Page): Promise<void> {
+  await page.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));`,
+  });
+}
+
 export type TerminalState = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 
 export async function terminalState(page: Page): Promise<TerminalState | null> {

@@ -15,6 +15,9 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     host: '127.0.0.1',
     instance: testInstance(),
     pool: { shell: 0, docker: 0, kubernetes: 0 },
+    // Test files start many labs back to back from 127.0.0.1; test/security sets the real limits.
+    sessionStartsPerMinute: 600,
+    sessionStartBurst: 100,
     logLevel: process.env.TERMLAB_LOG_LEVEL === undefined ? 'warn' : loadConfig().logLevel,
     ...overrides,
   });

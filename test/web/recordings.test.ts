@@ -14,7 +14,7 @@ import type { RecordingInfo, RecordingListResponse } from '../../protocol/api.js
 import { parseAsciicast, type Asciicast } from '../../protocol/asciicast.js';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  collectPageErrors, ensureWebBuilt, launchBrowser, playToEnd, playerBox, recordToggle, run, setPlayback, startLab, waitForPlayer,
+  collectPageErrors, ensureWebBuilt, reportCspViolations, launchBrowser, playToEnd, playerBox, recordToggle, run, setPlayback, startLab, waitForPlayer,
   waitForPrompt, waitForRecording, waitForState, waitForStep,
 } from '../helpers/browser.js';
 import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
@@ -73,6 +73,7 @@ after(async () => {
 async function newPage(context?: BrowserContext): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const ctx = context ?? await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
+  await reportCspViolations(page);
   return { context: ctx, page, errors: collectPageErrors(page) };
 }
 
@@ -325,6 +326,34 @@ describe('a lab walkthrough', () => {
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('a recording that reaches its size limit', () => {
+  test('stops by itself, and the Record button says so', async () => {
+    const limited = await startTestServer({
+      instance: testInstance(), labsDir, stateDir: path.join(tmp, 'state-limited'),
+      recordings: { ...server.config.recordings, maxBytes: 64 * 1024 },
+    });
+    const { context, page, errors } = await newPage();
+    try {
+      await startLab(page, limited.url, 'hello');
+      await recordToggle(page).click();
+      await waitForRecording(page, true);
+      await run(page, "head -c 1M /dev/zero | tr '\\0' a; echo");
+      await waitForRecording(page, false, 20_000); // the button asks every few seconds
+      const notice = page.locator('[data-testid=record-stopped]');
+      assert.equal(await notice.textContent(), 'Recording stopped: reached its 64 KiB limit.');
+      await shot(page, 'stopped-at-limit');
+      const res = await page.request.get(`${limited.url}/api/recordings?lab=hello`);
+      const [rec] = ((await res.json()) as RecordingListResponse).recordings;
+      assert.equal(rec?.stopped, 'reached its 64 KiB limit');
+      assert.ok(rec!.bytes <= 64 * 1024);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      assert.deepEqual(await stopAndListLeftovers(limited), []);
     }
   });
 });

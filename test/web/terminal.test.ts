@@ -6,7 +6,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  cellCenter, collectPageErrors, countLines, ensureWebBuilt, lastRowIndex, launchBrowser,
+  cellCenter, collectPageErrors, countLines, reportCspViolations, ensureWebBuilt, lastRowIndex, launchBrowser,
   run, startLab, startNetworkLink, storedSession, terminalLines, terminalSize, typeLine, waitForLine, waitForPrompt,
   waitForState, type PageGlobals,
 } from '../helpers/browser.js';
@@ -42,8 +42,24 @@ async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ conte
   const context = await browser.newContext({ viewport });
   contexts.push(context);
   const page = await context.newPage();
+  await reportCspViolations(page);
   return { context, page, errors: collectPageErrors(page) };
 }
+
+test('the page runs under its Content-Security-Policy without a violation', async () => {
+  const { page, errors } = await newPage();
+  const answer = await page.goto(server.url);
+  assert.match(answer?.headers()['content-security-policy'] ?? '', /default-src 'self'.*frame-ancestors 'none'/);
+  await page.locator('[data-testid=start-hello]').click();
+  await waitForState(page, 'connected', 120_000);
+  await waitForPrompt(page);
+  await run(page, 'printf "\\e[1;32mgreen\\e[0m %s\\n" https://example.com/csp');
+  assert.deepEqual(errors, [], 'no CSP violation or page error');
+  // The watch is live: an injected inline script, which the CSP forbids, is refused and reported.
+  const ran = await page.evaluate(`(() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.head.append(s); return window.__inline === 1; })()`);
+  assert.equal(ran, false);
+  await until('the violation to be reported', () => errors.some((e) => /CSP violation: script-src/.test(e)));
+});
 
 /** The server's session for the page (from the id the page keeps in sessionStorage). */
 async function sessionOf(page: Page) {

@@ -12,6 +12,9 @@ export interface RunningRecording {
   input: boolean;
 }
 
+/** How often the button asks whether its recordings still run (the server stops them at their limits). */
+const POLL_MS = 3000;
+
 /** Terminal id → its running recording. */
 export type TlRecordingsChangeEvent = CustomEvent<ReadonlyMap<string, RunningRecording>>;
 
@@ -19,7 +22,9 @@ export type TlRecordingsChangeEvent = CustomEvent<ReadonlyMap<string, RunningRec
  * Record button for the terminal on show: starts and stops recording it on the server
  * (POST .../terminals/:terminal/recording), shows a red dot and the time recorded while it runs,
  * and offers to record keystrokes too (off unless ticked: they may include passwords). After a
- * reload the running recordings come back from GET /api/sessions/:id.
+ * reload the running recordings come back from GET /api/sessions/:id; while one runs the button
+ * asks again every few seconds, since the server stops a recording by itself at its size or time
+ * limit, and then says why.
  *
  * @fires tl-recordings-change - `CustomEvent<Map<terminal, RunningRecording>>` whenever a recording starts or stops.
  */
@@ -82,6 +87,10 @@ export class TlRecordToggle extends LitElement {
         font-size: 0.8125rem;
         color: var(--tl-danger, #f85149);
       }
+      .notice {
+        font-size: 0.8125rem;
+        color: var(--tl-warn, #d29922);
+      }
       @media (max-width: 600px) {
         .tag, .input .warn { display: none; }
       }
@@ -101,15 +110,24 @@ export class TlRecordToggle extends LitElement {
   @state() private withInput = false;
   @state() private error = '';
   @state() private now = Date.now();
+  /** Why a recording stopped by itself ("reached its 64 MiB limit"). */
+  @state() private notice = '';
 
   private clock: ReturnType<typeof setInterval> | undefined;
+  private polled = 0;
+  /** Bumped on every change of `running`, so a poll answered after a click does not undo it. */
+  private generation = 0;
 
   /** Terminals being recorded now. */
   get recordings(): ReadonlyMap<string, RunningRecording> { return this.running; }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.clock = setInterval(() => { if (this.running.size > 0) this.now = Date.now(); }, 1000);
+    this.clock = setInterval(() => {
+      if (this.running.size === 0) return;
+      this.now = Date.now();
+      if (this.now - this.polled >= POLL_MS && !this.busy) void this.poll();
+    }, 1000);
   }
 
   override disconnectedCallback(): void {
@@ -142,8 +160,34 @@ export class TlRecordToggle extends LitElement {
     if (this.session === session) this.setRunning(new Map(entries));
   }
 
+  /** Notices recordings the server stopped (a limit, or the session ended) and says why. */
+  private async poll(): Promise<void> {
+    const { session, token } = this;
+    this.polled = Date.now();
+    const generation = this.generation;
+    let ids: Record<string, string>;
+    try {
+      const info = await getSession(session, token);
+      if (!info) return; // the session is gone: the page handles that
+      ids = info.recordings ?? {};
+    } catch {
+      return; // offline for now
+    }
+    if (this.session !== session || this.busy || this.generation !== generation) return;
+    const gone = [...this.running].filter(([terminal, rec]) => ids[terminal] !== rec.id);
+    if (gone.length === 0) return;
+    const next = new Map(this.running);
+    for (const [terminal] of gone) next.delete(terminal);
+    this.setRunning(next);
+    for (const [terminal, rec] of gone) {
+      const why = await getRecording(rec.id).then((r) => r.stopped, () => undefined);
+      if (why) this.notice = `Recording${this.terminalTitle && terminal !== this.terminal ? ` of ${terminal}` : ''} stopped: ${why}.`;
+    }
+  }
+
   private setRunning(next: ReadonlyMap<string, RunningRecording>): void {
     this.running = next;
+    this.generation++;
     this.now = Date.now();
     this.dispatchEvent(new CustomEvent('tl-recordings-change', { detail: next, bubbles: true, composed: true }));
   }
@@ -154,6 +198,7 @@ export class TlRecordToggle extends LitElement {
     const on = !this.running.has(terminal);
     this.busy = true;
     this.error = '';
+    this.notice = '';
     try {
       const info: RecordingInfo | undefined = await setRecording(this.session, this.token, terminal, on, on && this.withInput);
       const next = new Map(this.running);
@@ -189,6 +234,7 @@ export class TlRecordToggle extends LitElement {
             Include keystrokes${this.withInput ? html`<span class="warn" data-testid="record-input-warning">⚠ keystrokes may include passwords</span>` : nothing}
           </label>`}
       ${this.error ? html`<span class="error" role="alert">${this.error}</span>` : nothing}
+      ${this.notice ? html`<span class="notice" role="status" data-testid="record-stopped">${this.notice}</span>` : nothing}
     `;
   }
 }

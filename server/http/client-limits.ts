@@ -1,0 +1,105 @@
+// Per-client limits on starting labs, so one learner (or one script) cannot take every box:
+// live sessions per learner cookie, live sessions per IP (a classroom shares one NAT address, so
+// this one is generous), and a token bucket of session starts per IP. A session counts from the
+// moment it is admitted (before its box exists, so parallel requests cannot slip past) until it ends.
+import type { Config } from '../config.js';
+import type { Session } from '../sessions/session.js';
+
+export interface Client { learner: string; ip: string }
+
+/** A reserved place: bind it to the session it became, or release it if creation failed. */
+export interface Slot { bind(session: Session): void; release(): void }
+
+export type Admission =
+  | { ok: true; slot: Slot }
+  | { ok: false; code: 'too-many-sessions' | 'too-many-sessions-ip' | 'rate-limited'; message: string; retryAfterS?: number };
+
+type Limits = Pick<Config, 'sessionsPerLearner' | 'sessionsPerIp' | 'sessionStartsPerMinute' | 'sessionStartBurst'>;
+
+interface Bucket { tokens: number; at: number }
+
+/** Buckets kept before full (idle) ones are forgotten: a full bucket is the same as no bucket. */
+const MAX_BUCKETS = 10_000;
+
+export class ClientLimits {
+  private readonly byLearner = new Map<string, number>();
+  private readonly byIp = new Map<string, number>();
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly limits: Limits, private readonly now: () => number = Date.now) {}
+
+  live(client: Client): { learner: number; ip: number } {
+    return { learner: this.byLearner.get(client.learner) ?? 0, ip: this.byIp.get(client.ip) ?? 0 };
+  }
+
+  admit(client: Client): Admission {
+    const { sessionsPerLearner, sessionsPerIp } = this.limits;
+    const live = this.live(client);
+    if (live.learner >= sessionsPerLearner) {
+      return {
+        ok: false, code: 'too-many-sessions',
+        message: `you already have ${live.learner} lab${live.learner === 1 ? '' : 's'} running: end one (or wait for it to time out) to start another`,
+      };
+    }
+    if (live.ip >= sessionsPerIp) {
+      return {
+        ok: false, code: 'too-many-sessions-ip',
+        message: `${live.ip} labs are already running from your network (${client.ip}), the most one address may run: end one to start another (operators: TERMLAB_SESSIONS_PER_IP)`,
+      };
+    }
+    const wait = this.take(client.ip);
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000);
+      return { ok: false, code: 'rate-limited', message: `labs are being started too fast from your network: wait ${s} s and try again`, retryAfterS: s };
+    }
+    this.add(client, 1);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      this.add(client, -1);
+    };
+    return {
+      ok: true,
+      slot: {
+        bind: (session) => {
+          if (session.endReason) return release();
+          session.onEnd(release);
+        },
+        release,
+      },
+    };
+  }
+
+  /** Takes a start token for this IP: 0 when there was one, else milliseconds until there is. */
+  private take(ip: string): number {
+    const { sessionStartsPerMinute: rate, sessionStartBurst: burst } = this.limits;
+    const now = this.now();
+    const perMs = rate / 60_000;
+    const bucket = this.buckets.get(ip) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    this.buckets.set(ip, bucket);
+    if (this.buckets.size > MAX_BUCKETS) this.forgetFull(now, perMs, burst);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return (1 - bucket.tokens) / perMs;
+  }
+
+  private forgetFull(now: number, perMs: number, burst: number): void {
+    for (const [ip, b] of this.buckets) if (b.tokens + (now - b.at) * perMs >= burst) this.buckets.delete(ip);
+  }
+
+  private add(client: Client, n: 1 | -1): void {
+    bump(this.byLearner, client.learner, n);
+    bump(this.byIp, client.ip, n);
+  }
+}
+
+function bump(map: Map<string, number>, key: string, n: number): void {
+  const value = (map.get(key) ?? 0) + n;
+  if (value <= 0) map.delete(key);
+  else map.set(key, value);
+}
