@@ -1,5 +1,7 @@
 // Writes one asciicast v2 file as events happen: output, input, resizes and markers, one JSON line
-// each, appended through a file stream so the terminal never waits on the disk.
+// each, appended through a file stream. The file never passes `maxBytes` (room is kept for a final
+// marker), and the bytes the stream still buffers are exposed so the terminal can be held back
+// while the disk lags (TerminalStream.addPressure) instead of the server's memory growing.
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { AsciicastEvent, AsciicastHeader } from '../../protocol/asciicast.js';
@@ -12,7 +14,15 @@ export interface CastWriterOptions {
   idleLimit?: number;
   /** Milliseconds clock; tests and walkthroughs may pass their own. */
   now?: () => number;
+  /** The file's size cap: an event that would pass it (less room for a final marker) is not written and `onFull` runs. */
+  maxBytes?: number;
+  onFull?: () => void;
+  /** Runs after each line reaches the file (the buffer shrank). */
+  onFlushed?: () => void;
 }
+
+/** Kept free under `maxBytes` for the closing marker, so even a stopped-at-the-cap file stays under it. */
+const CLOSING_ROOM = 512;
 
 export class CastWriter {
   private readonly out: fs.WriteStream;
@@ -24,23 +34,48 @@ export class CastWriter {
   private readonly outputDecoder = new StringDecoder('utf8');
   private closed: Promise<void> | undefined;
   private bytes = 0;
+  private written = 0;
+  private full = false;
+  private peak = 0;
+  private largest = 0;
+  private failure: Error | undefined;
+  /** close() has begun: later events are dropped. */
+  private closing = false;
 
   constructor(readonly file: string, private readonly opts: CastWriterOptions) {
     this.now = opts.now ?? Date.now;
     this.started = this.now();
     this.lastWall = this.started;
-    this.out = fs.createWriteStream(file, { flags: 'w' });
+    // The header is written at once, so the file is a valid (empty) recording from the start.
     const header: AsciicastHeader = {
       version: 2, width: opts.width, height: opts.height, timestamp: Math.floor(this.started / 1000),
       title: opts.title, env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
       ...(opts.idleLimit ? { idle_time_limit: opts.idleLimit } : {}),
     };
-    this.line(JSON.stringify(header));
+    const first = `${JSON.stringify(header)}\n`;
+    fs.writeFileSync(file, first);
+    this.bytes = this.written = Buffer.byteLength(first);
+    this.out = fs.createWriteStream(file, { flags: 'a' });
+    // A write error (the disk is full) ends the recording instead of crashing the server.
+    this.out.on('error', (err) => {
+      this.failure ??= err;
+      this.stopWriting();
+    });
   }
 
   /** Seconds into the recording, as written. */
   get duration(): number { return this.virtual; }
   get size(): number { return this.bytes; }
+  /** Bytes that reached the file: a reader of the file while it is written gets whole lines up to here. */
+  get flushed(): number { return this.written; }
+  /** Bytes handed to the file stream that it has not written yet. */
+  get pending(): number { return this.out.writableLength; }
+  /** The most `pending` ever was, and the longest line: back-pressure keeps the first within one line of the high-water mark. */
+  get peakPending(): number { return this.peak; }
+  get largestLine(): number { return this.largest; }
+  /** The cap stopped an event (or the file failed); nothing more but the closing marker is written. */
+  get isFull(): boolean { return this.full; }
+  get error(): Error | undefined { return this.failure; }
 
   output(chunk: Uint8Array): void {
     const text = this.outputDecoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -51,26 +86,52 @@ export class CastWriter {
   resize(cols: number, rows: number): void { this.event('r', `${cols}x${rows}`); }
   marker(label: string): void { this.event('m', label); }
 
-  close(): Promise<void> {
+  /** Closes the file, after a last marker `finalMarker` when given (written even at the cap). */
+  close(finalMarker?: string): Promise<void> {
     this.closed ??= new Promise((resolve) => {
       const rest = this.outputDecoder.end();
-      if (rest) this.event('o', rest);
-      this.out.end(() => resolve());
+      if (rest && !this.full) this.event('o', rest);
+      if (finalMarker && !this.failure) this.event('m', finalMarker, true);
+      this.closing = true;
+      if (this.out.destroyed) resolve();
+      else this.out.end(() => resolve());
+      this.out.once('close', () => resolve());
     });
     return this.closed;
   }
 
-  private event(code: AsciicastEvent[1], data: string): void {
-    if (this.closed) return;
+  private event(code: AsciicastEvent[1], data: string, closing = false): void {
+    if (this.closing || (this.full && !closing)) return;
     const wall = this.now();
     const gap = (wall - this.lastWall) / 1000;
+    const virtual = this.virtual + (this.opts.idleLimit ? Math.min(gap, this.opts.idleLimit) : gap);
+    const text = JSON.stringify([Math.round(virtual * 1e6) / 1e6, code, data]);
+    const limit = this.opts.maxBytes;
+    if (!closing && limit !== undefined && this.bytes + Buffer.byteLength(text) + 1 > limit - CLOSING_ROOM) {
+      this.stopWriting();
+      return;
+    }
     this.lastWall = wall;
-    this.virtual += this.opts.idleLimit ? Math.min(gap, this.opts.idleLimit) : gap;
-    this.line(JSON.stringify([Math.round(this.virtual * 1e6) / 1e6, code, data]));
+    this.virtual = virtual;
+    this.line(text);
+  }
+
+  private stopWriting(): void {
+    if (this.full) return;
+    this.full = true;
+    this.opts.onFull?.();
   }
 
   private line(text: string): void {
-    this.bytes += Buffer.byteLength(text) + 1;
-    this.out.write(`${text}\n`);
+    if (this.out.destroyed) return;
+    const size = Buffer.byteLength(text) + 1;
+    this.bytes += size;
+    this.largest = Math.max(this.largest, size);
+    this.out.write(`${text}\n`, (err) => {
+      if (err) return;
+      this.written += size;
+      this.opts.onFlushed?.();
+    });
+    this.peak = Math.max(this.peak, this.out.writableLength);
   }
 }

@@ -1,27 +1,77 @@
-// Starts and stops recordings of session terminals, and closes them when a session ends.
+// Starts and stops recordings of session terminals, closes them when a session ends, and keeps
+// what one learner can store bounded: recordings per learner, bytes per learner (a running
+// recording counts at its cap), and how long finished recordings are kept.
 import type { RecordingInfo } from '../../protocol/api.js';
+import type { RecordingLimits } from '../config.js';
 import type { Session } from '../sessions/session.js';
 import type { RecordingStore } from './recording-store.js';
-import { TerminalRecorder } from './terminal-recorder.js';
+import { TerminalRecorder, formatBytes } from './terminal-recorder.js';
 
-interface Active { id: string; recorder: TerminalRecorder; offCloser: () => void }
+interface Active { id: string; owner: string; cap: number; recorder: TerminalRecorder; offCloser: () => void }
+
+/** A recording that may not start: the learner has to delete old ones first (an HTTP 409). */
+export class RecordingRefused extends Error {
+  readonly status = 409;
+  constructor(readonly code: 'too-many-recordings' | 'recording-space-full', message: string) {
+    super(message);
+    this.name = 'RecordingRefused';
+  }
+}
+
+/** Smallest room worth starting a recording in. */
+const MIN_RECORDING_BYTES = 64 * 1024;
+/** How often expired recordings are looked for (besides at start). */
+const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export class RecordingService {
   private readonly active = new Map<string, Active>();
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(readonly store: RecordingStore) {}
+  constructor(readonly store: RecordingStore, readonly limits: RecordingLimits) {
+    this.sweep();
+    this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_EVERY_MS, Math.max(1000, limits.retentionMs)));
+    this.sweeper.unref();
+  }
 
-  /** Starts recording (or returns the running recording of) one terminal of a session. */
+  /**
+   * Starts recording (or returns the running recording of) one terminal of a session. Throws
+   * RecordingRefused when the owner has as many recordings, or as many bytes, as they may keep.
+   */
   start(session: Session, terminal: string, owner: string, input: boolean): RecordingInfo {
     const key = `${session.id}/${terminal}`;
     const running = this.active.get(key);
     if (running) return this.store.get(running.id)!;
+    const cap = this.room(owner);
     const stream = session.terminal(terminal, { cols: 80, rows: 24 });
     const { info, file } = this.store.create({ owner, lab: session.lab.id, session: session.id, terminal, title: `${session.lab.title} (${terminal})`, input });
-    const recorder = new TerminalRecorder(file, session, stream, terminal, input);
+    const sizeReason = cap < this.limits.maxBytes
+      ? `your recordings reached the ${formatBytes(this.limits.maxBytesPerLearner)} kept per learner`
+      : `reached its ${formatBytes(this.limits.maxBytes)} limit`;
+    const recorder = new TerminalRecorder(file, session, stream, terminal, input, {
+      maxBytes: cap, maxDurationMs: this.limits.maxDurationMs, bufferBytes: this.limits.bufferBytes, sizeReason,
+      onLimit: () => void this.stop(session.id, terminal),
+    });
     const offCloser = session.addCloser(() => this.stop(session.id, terminal));
-    this.active.set(key, { id: info.id, recorder, offCloser });
+    this.active.set(key, { id: info.id, owner, cap, recorder, offCloser });
     return info;
+  }
+
+  /** The size cap a new recording of `owner` gets, or why it may not start. */
+  private room(owner: string): number {
+    const { count, bytes } = this.store.usage(owner);
+    const { maxPerLearner, maxBytesPerLearner, maxBytes } = this.limits;
+    if (count >= maxPerLearner) {
+      throw new RecordingRefused('too-many-recordings',
+        `you have ${count} recordings, the most kept per learner is ${maxPerLearner}: delete old ones on the Recordings page to record again`);
+    }
+    let reserved = 0;
+    for (const a of this.active.values()) if (a.owner === owner) reserved += a.cap;
+    const left = maxBytesPerLearner - bytes - reserved;
+    if (left < MIN_RECORDING_BYTES) {
+      throw new RecordingRefused('recording-space-full',
+        `your recordings use ${formatBytes(bytes + reserved)} of the ${formatBytes(maxBytesPerLearner)} kept per learner: delete old ones on the Recordings page to record again`);
+    }
+    return Math.min(maxBytes, left);
   }
 
   async stop(session: string, terminal: string): Promise<void> {
@@ -31,7 +81,7 @@ export class RecordingService {
     this.active.delete(key);
     running.offCloser();
     await running.recorder.stop();
-    this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes);
+    this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes, running.recorder.stopReason);
   }
 
   get runningCount(): number { return this.active.size; }
@@ -46,6 +96,20 @@ export class RecordingService {
     return out;
   }
 
+  /** The running recorder with this id (tests and probes read its figures). */
+  recorder(id: string): TerminalRecorder | undefined {
+    for (const a of this.active.values()) if (a.id === id) return a.recorder;
+    return undefined;
+  }
+
+  /**
+   * How many bytes of the recording's file may be served: what reached the file (whole lines) while
+   * it is written, what was recorded once it is finished. Never a half-written event.
+   */
+  servable(info: RecordingInfo): number {
+    return this.recorder(info.id)?.flushedBytes ?? info.bytes;
+  }
+
   /** Stops the running recording with this id, if any (before deleting it). */
   async stopById(id: string): Promise<void> {
     for (const [key, a] of this.active) {
@@ -54,5 +118,17 @@ export class RecordingService {
         await this.stop(s, terminal);
       }
     }
+  }
+
+  /** Deletes finished recordings older than the retention period; returns their ids. */
+  sweep(now = Date.now()): string[] {
+    const expired = this.store.createdBefore(now - this.limits.retentionMs);
+    for (const id of expired) this.store.delete(id);
+    return expired;
+  }
+
+  /** Stops the retention sweep (running recordings are closed by their sessions). */
+  close(): void {
+    clearInterval(this.sweeper);
   }
 }

@@ -1,5 +1,6 @@
 // Recordings: metadata in SQLite, the .cast files under <stateDir>/recordings. Each recording has
 // an owner (the learner's browser), and a separate unguessable share id for read-only links.
+// At start the two are made to agree: a file without a row, or a row without its file, is removed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,13 +9,14 @@ import type { RecordingInfo } from '../../protocol/api.js';
 
 interface Row {
   id: string; share: string; owner: string; lab: string; session: string; terminal: string; title: string;
-  created: number; duration: number; bytes: number; input: number; state: string;
+  created: number; duration: number; bytes: number; input: number; state: string; stopped: string | null;
 }
 
 function toInfo(r: Row): RecordingInfo {
   return {
     id: r.id, share: r.share, lab: r.lab, terminal: r.terminal, title: r.title, createdAt: r.created,
     durationS: r.duration, bytes: r.bytes, input: r.input === 1, recording: r.state === 'recording',
+    ...(r.stopped ? { stopped: r.stopped } : {}),
   };
 }
 
@@ -32,9 +34,39 @@ export class RecordingStore {
       terminal TEXT NOT NULL, title TEXT NOT NULL, created INTEGER NOT NULL, duration REAL NOT NULL DEFAULT 0,
       bytes INTEGER NOT NULL DEFAULT 0, input INTEGER NOT NULL, state TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);`);
-    // A recording still marked as running belongs to a server that stopped without closing it:
-    // its file ends at the last whole event, so it is kept, as finished.
-    this.db.prepare("UPDATE recordings SET state = 'done' WHERE state = 'recording'").run();
+    const columns = this.db.prepare('PRAGMA table_info(recordings)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'stopped')) this.db.exec('ALTER TABLE recordings ADD COLUMN stopped TEXT');
+    this.reconcile();
+  }
+
+  /**
+   * Makes the files and rows agree after a previous run: a recording still marked as running
+   * belongs to a server that stopped without closing it, so its file is cut after its last whole
+   * event and kept, as finished; a row whose file is gone is dropped; a .cast file (or anything
+   * else) in the directory that no row names is deleted.
+   */
+  private reconcile(): void {
+    const rows = this.db.prepare('SELECT id, state, bytes FROM recordings').all() as Array<Pick<Row, 'id' | 'state' | 'bytes'>>;
+    const known = new Set<string>();
+    for (const row of rows) {
+      const file = this.file(row.id);
+      if (!fs.existsSync(file)) {
+        this.db.prepare('DELETE FROM recordings WHERE id = ?').run(row.id);
+        continue;
+      }
+      if (row.state === 'recording') {
+        const bytes = wholeLines(file);
+        if (bytes === 0) {
+          this.db.prepare('DELETE FROM recordings WHERE id = ?').run(row.id);
+          continue;
+        }
+        this.db.prepare("UPDATE recordings SET state = 'done', bytes = ? WHERE id = ?").run(bytes, row.id);
+      }
+      known.add(path.basename(file));
+    }
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!known.has(name)) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    }
   }
 
   create(r: { owner: string; lab: string; session: string; terminal: string; title: string; input: boolean }): { info: RecordingInfo; file: string } {
@@ -45,8 +77,25 @@ export class RecordingStore {
     return { info: this.get(id)!, file: this.file(id) };
   }
 
-  finish(id: string, durationS: number, bytes: number): void {
-    this.db.prepare("UPDATE recordings SET state = 'done', duration = ?, bytes = ? WHERE id = ?").run(durationS, bytes, id);
+  /** `stopped`: why a cap stopped it (shown to the learner), when one did. */
+  finish(id: string, durationS: number, bytes: number, stopped?: string): void {
+    this.db.prepare("UPDATE recordings SET state = 'done', duration = ?, bytes = ?, stopped = ? WHERE id = ?").run(durationS, bytes, stopped ?? null, id);
+  }
+
+  /** How many recordings `owner` has, and the bytes of the finished ones (running ones count 0 here). */
+  usage(owner: string): { count: number; bytes: number } {
+    const row = this.db.prepare("SELECT COUNT(*) AS count, COALESCE(SUM(CASE WHEN state = 'done' THEN bytes ELSE 0 END), 0) AS bytes FROM recordings WHERE owner = ?").get(owner) as { count: number; bytes: number };
+    return row;
+  }
+
+  /** Ids of finished recordings created before `before` (epoch ms). */
+  createdBefore(before: number): string[] {
+    return (this.db.prepare("SELECT id FROM recordings WHERE state = 'done' AND created < ?").all(before) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** Changes when a recording counts as made (retention is measured from it). */
+  setCreated(id: string, created: number): void {
+    this.db.prepare('UPDATE recordings SET created = ? WHERE id = ?').run(created, id);
   }
 
   get(id: string): RecordingInfo | undefined {
@@ -79,4 +128,25 @@ export class RecordingStore {
   file(id: string): string { return path.join(this.dir, `${id}.cast`); }
 
   close(): void { this.db.close(); }
+}
+
+/** Cuts `file` after its last newline (a crash can leave half an event) and returns its new size. */
+function wholeLines(file: string): number {
+  const size = fs.statSync(file).size;
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+    let end = size;
+    while (end > 0) {
+      const len = Math.min(tail.length, end);
+      fs.readSync(fd, tail, 0, len, end - len);
+      const nl = tail.subarray(0, len).lastIndexOf(0x0a);
+      if (nl >= 0) { end = end - len + nl + 1; break; }
+      end -= len;
+    }
+    if (end !== size) fs.ftruncateSync(fd, end);
+    return end;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
