@@ -131,6 +131,47 @@ async function benchMemory(lab: string, n: number): Promise<void> {
 }
 
 /**
+ * runc against runsc (TERMLAB_RUNTIME), side by side: cold start to prompt of shell and docker
+ * boxes, keystroke echo through the WebSocket (1 session) and idle memory per box (the box's cgroup
+ * without page cache: under runsc that includes gVisor's sentry and gofer).
+ */
+async function benchRuntimes(runs: number, dockerRuns: number, keystrokes: number): Promise<void> {
+  const runtimes = ['runc', 'runsc'] as const;
+  const rows = new Map<string, string[]>();
+  const put = (label: string, value: string) => rows.set(label, [...(rows.get(label) ?? []), value]);
+  for (const runtime of runtimes) {
+    const srv = await server({ maxSessions: 10, engine: { ...loadConfig().engine, runtime } });
+    try {
+      for (const [lab, profile, n] of [['hello', 'shell', runs], ['hello-docker', 'docker', dockerRuns]] as const) {
+        const times: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const s = await startToPrompt(srv, lab);
+          times.push(s.ms);
+          await endSession(srv, s);
+        }
+        put(`start -> prompt, ${profile}, cold (${n} runs)`, `p50 ${ms(pct(times, 50))} p95 ${ms(pct(times, 95))}`);
+      }
+      const s = await startToPrompt(srv, 'hello');
+      const echo = await echoRoundTrips([s.client], keystrokes);
+      put(`keystroke echo, 1 session (${keystrokes} keys)`, `p50 ${ms(pct(echo, 50))} p99 ${ms(pct(echo, 99))}`);
+      await endSession(srv, s);
+      for (const [lab, profile] of [['hello', 'shell'], ['hello-docker', 'docker']] as const) {
+        const sessions = [await startToPrompt(srv, lab), await startToPrompt(srv, lab)];
+        await new Promise((r) => setTimeout(r, 3000));
+        const boxes = await Promise.all(sessions.map((x) => boxMemory(srv.driver.docker, srv.sessions.byId(x.id)!.box.id)));
+        put(`idle memory per box, ${profile} (cgroup, 2 boxes)`, mib(boxes.reduce((a, b) => a + b, 0) / boxes.length));
+        for (const x of sessions) await endSession(srv, x);
+      }
+    } finally {
+      await srv.stop();
+    }
+  }
+  const width = Math.max(...[...rows.keys()].map((k) => k.length));
+  console.log(`runtimes (TERMLAB_RUNTIME), side by side:\n  ${''.padEnd(width)}  ${runtimes.map((r) => r.padEnd(28)).join('')}`);
+  for (const [label, values] of rows) console.log(`  ${label.padEnd(width)}  ${values.map((v) => v.padEnd(28)).join('')}`);
+}
+
+/**
  * In the page: for each step, "Show me" types the solution; the time from the page seeing the
  * prompt marker that ends the completing command to the step's status turning "done" in the DOM.
  */
@@ -223,9 +264,10 @@ async function main(): Promise<void> {
     echo: benchEcho,
     memory: async () => { await benchMemory('hello', quick ? 2 : 5); await benchMemory('hello-docker', quick ? 1 : 3); },
     throughput: () => benchThroughput(quick ? 8 : 32),
+    runtimes: () => benchRuntimes(quick ? 3 : 5, quick ? 2 : 3, quick ? 100 : 300),
     green: () => benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']),
   };
-  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, green).
+  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, green).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

@@ -1,5 +1,6 @@
 // Server configuration from the environment, validated once at start: a bad value stops the
 // server with a message naming the variable, instead of failing later.
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -12,6 +13,40 @@ const limitsSchema = z.object({
   diskMb: z.number().int().min(64),
 });
 export type BoxLimits = z.infer<typeof limitsSchema>;
+
+/** The Docker engine termlab uses or starts (server/sandbox/engine.ts). */
+const engineSchema = z.object({
+  /** Holds engine.btrfs (the engine's filesystem, in a file) and its mount point docker/. */
+  dir: z.string().min(1),
+  /** Size of engine.btrfs when it is first made; undefined: 60% of the free space, 16 to 200 GiB. */
+  diskGb: z.number().int().min(4).optional(),
+  /** Unsafe overrides, each loudly logged: an engine without user-namespace remapping (shell labs only),
+   * no host firewall, an engine that cannot cap a box's disk (the sweeper then only polls). */
+  allowUnremapped: z.boolean(),
+  allowNoFirewall: z.boolean(),
+  allowNoDiskQuota: z.boolean(),
+  /** OCI runtime of shell and docker boxes: runc (default), or runsc (gVisor: a user-space kernel
+   * between the box and the host's; server/sandbox/runsc.ts). The kubernetes profile needs runc. */
+  runtime: z.enum(['runc', 'runsc'], { message: 'TERMLAB_RUNTIME must be runc or runsc' }),
+});
+export type EngineSettings = z.infer<typeof engineSchema>;
+
+/** Caps on learners' terminal recordings (server/recordings/), so one learner cannot fill the disk. */
+const recordingsSchema = z.object({
+  /** A running recording stops, with a final marker, when its file would pass this. */
+  maxBytes: z.number().int().min(4096),
+  /** ...or when it has run this long. */
+  maxDurationMs: z.number().int().min(1000),
+  /** Recordings kept per learner (browser); starting one more is refused until old ones are deleted. */
+  maxPerLearner: z.number().int().min(1),
+  /** Bytes of recordings kept per learner, running ones counted at their cap. */
+  maxBytesPerLearner: z.number().int().min(4096),
+  /** Finished recordings older than this are deleted (sweep at start, then hourly); 0 deletes them at the next sweep. */
+  retentionMs: z.number().min(0),
+  /** Bytes a recording's file stream may buffer before the terminal stops being read until it drains. */
+  bufferBytes: z.number().int().min(16 * 1024),
+});
+export type RecordingLimits = z.infer<typeof recordingsSchema>;
 
 const schema = z.object({
   port: z.number().int().min(0).max(65535),
@@ -27,11 +62,37 @@ const schema = z.object({
   maxLifetimeMs: z.number().int().min(1000),
   sweepIntervalMs: z.number().int().min(200),
   maxSessions: z.number().int().min(1),
+  /** MiB of box memory limits that live sessions and pre-started boxes may reserve in all: a
+   * session costs its boxes' limits (a three-host docker lab three docker boxes), not 1. */
+  memoryBudgetMb: z.number().int().min(64),
+  /** KiB of input a terminal queues for a shell that is not reading; more is dropped, and the learner told. */
+  inputBufferKb: z.number().int().min(16),
+  /** A terminal applies at most one client resize per this many ms (each reflows the screen mirror and reaches the engine). */
+  resizeIntervalMs: z.number().int().min(0),
   /** Extra page origins allowed to open the WebSocket (the server's own origin always is). */
   allowedOrigins: z.array(z.string()),
+  /** Extra Host names served (DNS-rebinding guard, server/http/host-check.ts); "*" turns the check off. */
+  allowedHosts: z.array(z.string().regex(/^(\*|[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i, 'host names or "*", comma-separated, without ports')),
+  /** Reverse proxies in front of the server: X-Forwarded-For is believed for this many hops (0: not at all). */
+  trustProxy: z.number().int().min(0).max(10),
+  /** Per-client limits on starting labs (server/http/client-limits.ts). */
+  sessionsPerLearner: z.number().int().min(1),
+  sessionsPerIp: z.number().int().min(1),
+  sessionStartsPerMinute: z.number().min(0.1),
+  sessionStartBurst: z.number().int().min(1),
+  /** A WebSocket that has not said hello this long after opening is closed. */
+  helloTimeoutMs: z.number().int().min(100),
+  /** Open WebSockets per client IP. */
+  socketsPerIp: z.number().int().min(1),
+  /** When set, /metrics needs "Authorization: Bearer <it>"; unset, it is served only to local, unproxied requests. */
+  metricsToken: z.string().min(16, 'at least 16 characters').optional(),
+  /** UNSAFE, for test/security only: turns the named defences off so the probes can show they detect it. */
+  unsafeWeaken: z.array(z.enum(['page-headers', 'port-proxy-headers', 'metrics'])),
   pool: z.record(z.enum(PROFILES), z.number().int().min(0).max(20)),
   limits: z.record(z.enum(PROFILES), limitsSchema),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  engine: engineSchema,
+  recordings: recordingsSchema,
 });
 export type Config = z.infer<typeof schema>;
 
@@ -70,7 +131,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxLifetimeMs: num(env, 'TERMLAB_MAX_LIFETIME_S', 2 * 60 * 60) * 1000,
     sweepIntervalMs: num(env, 'TERMLAB_SWEEP_INTERVAL_S', 10) * 1000,
     maxSessions: num(env, 'TERMLAB_MAX_SESSIONS', 20),
+    inputBufferKb: num(env, 'TERMLAB_INPUT_BUFFER_KB', 256),
+    resizeIntervalMs: num(env, 'TERMLAB_RESIZE_INTERVAL_MS', 50),
+    memoryBudgetMb: num(env, 'TERMLAB_MEMORY_BUDGET_MB', Math.floor((os.totalmem() * 0.75) / 2 ** 20)),
     allowedOrigins: (env.TERMLAB_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    allowedHosts: (env.TERMLAB_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+    trustProxy: num(env, 'TERMLAB_TRUST_PROXY', 0),
+    sessionsPerLearner: num(env, 'TERMLAB_SESSIONS_PER_LEARNER', 3),
+    sessionsPerIp: num(env, 'TERMLAB_SESSIONS_PER_IP', 20),
+    sessionStartsPerMinute: num(env, 'TERMLAB_SESSION_STARTS_PER_MINUTE', 10),
+    sessionStartBurst: num(env, 'TERMLAB_SESSION_START_BURST', 5),
+    helloTimeoutMs: num(env, 'TERMLAB_HELLO_TIMEOUT_S', 10) * 1000,
+    socketsPerIp: num(env, 'TERMLAB_SOCKETS_PER_IP', 64),
+    metricsToken: env.TERMLAB_METRICS_TOKEN || undefined,
+    unsafeWeaken: (env.TERMLAB_UNSAFE_WEAKEN ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     pool: poolSpec(env.TERMLAB_POOL),
     limits: {
       shell: { memoryMb: num(env, 'TERMLAB_SHELL_MEMORY_MB', 512), pids: num(env, 'TERMLAB_SHELL_PIDS', 256), cpus: num(env, 'TERMLAB_SHELL_CPUS', 1), diskMb: num(env, 'TERMLAB_SHELL_DISK_MB', 1024) },
@@ -79,6 +153,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       kubernetes: { memoryMb: num(env, 'TERMLAB_KUBERNETES_MEMORY_MB', 1536), pids: num(env, 'TERMLAB_KUBERNETES_PIDS', 1024), cpus: num(env, 'TERMLAB_KUBERNETES_CPUS', 1.5), diskMb: num(env, 'TERMLAB_KUBERNETES_DISK_MB', 2048) },
     },
     logLevel: env.TERMLAB_LOG_LEVEL ?? 'info',
+    engine: {
+      dir: env.TERMLAB_ENGINE_DIR ?? '/var/lib/termlab',
+      diskGb: env.TERMLAB_ENGINE_DISK_GB ? num(env, 'TERMLAB_ENGINE_DISK_GB', 0) : undefined,
+      allowUnremapped: env.TERMLAB_ALLOW_UNREMAPPED === '1',
+      allowNoFirewall: env.TERMLAB_ALLOW_NO_FIREWALL === '1',
+      allowNoDiskQuota: env.TERMLAB_ALLOW_NO_DISK_QUOTA === '1',
+      runtime: env.TERMLAB_RUNTIME || 'runc',
+    },
+    recordings: {
+      maxBytes: Math.round(num(env, 'TERMLAB_RECORDING_MAX_MB', 64) * 2 ** 20),
+      maxDurationMs: num(env, 'TERMLAB_RECORDING_MAX_S', 2 * 60 * 60) * 1000,
+      maxPerLearner: num(env, 'TERMLAB_RECORDINGS_PER_LEARNER', 50),
+      maxBytesPerLearner: Math.round(num(env, 'TERMLAB_RECORDINGS_LEARNER_MB', 512) * 2 ** 20),
+      retentionMs: num(env, 'TERMLAB_RECORDING_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
+      bufferBytes: Math.round(num(env, 'TERMLAB_RECORDING_BUFFER_KB', 256) * 1024),
+    },
     ...overrides,
   };
   const parsed = schema.safeParse(raw);

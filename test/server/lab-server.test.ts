@@ -41,9 +41,10 @@ test('a session without a client for the idle timeout is destroyed; an attached 
   const server = await startTestServer({ idleTimeoutMs: 2000, sweepIntervalMs: 250 });
   try {
     const idle = await createSession(server, 'hello');
+    // Read at once: on a loaded machine the idle session may be swept before the next line ends.
+    const idleBox = server.sessions.byId(idle.id)!.box.id;
     const kept = await createSession(server, 'hello');
     const client = await ProtocolClient.open(server.url, kept.token);
-    const idleBox = server.sessions.byId(idle.id)!.box.id;
     await until('the idle box to go', async () => (await containersOf(server.config.instance)).length === 1, 15_000);
     await assert.rejects(docker.getContainer(idleBox).inspect(), /no such container/i);
     assert.ok(server.sessions.byId(kept.id), 'the attached session is still alive');
