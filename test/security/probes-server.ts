@@ -79,8 +79,12 @@ export async function inputFlood(server: LabServer): Promise<ProbeResult> {
     }
     clearInterval(sampler);
     await c.waitFor('input-dropped notice', () => c.errors().some((e) => e.code === 'input-dropped'), 10_000).catch(() => {});
-    // Let node-pty's write queue settle, then look at the event loop over a quiet second.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Wait until the terminal's output (the tty echoing what it took) has stopped, then look at
+    // the event loop over a second in which the shell is stuck: it must not spin on the full pty.
+    for (let last = -1; last !== c.offset;) {
+      last = c.offset;
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const elu1 = performance.eventLoopUtilization();
     await new Promise((r) => setTimeout(r, 1000));
     const busy = performance.eventLoopUtilization(performance.eventLoopUtilization(), elu1).utilization;
