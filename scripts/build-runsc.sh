@@ -35,8 +35,10 @@ say "$("$OUT/runsc" --version | head -1)"
 # host's iptables or links (runsc do's default network mode adds a veth and a NAT rule).
 if [ "$(id -u)" = 0 ] && [ -z "${RUNSC_SKIP_SMOKE:-}" ]; then
   say "smoke test: runsc --network=none do /bin/true"
-  "$OUT/runsc" --root="$W/state" --network=none do /bin/true </dev/null \
-    || { echo "build-runsc: runsc could not start a sandbox on this machine" >&2; exit 1; }
+  # Its own stdio: runsc leaves the caller's pipes unusable (a script run by node died of SIGPIPE
+  # on its next line when runsc shared them).
+  "$OUT/runsc" --root="$W/state" --network=none do /bin/true </dev/null >"$W/smoke.log" 2>&1 \
+    || { cat "$W/smoke.log" >&2; echo "build-runsc: runsc could not start a sandbox on this machine" >&2; exit 1; }
 fi
 touch "$OUT/.complete"
 say "done: $(du -sh "$OUT/runsc" | cut -f1) at $OUT/runsc"

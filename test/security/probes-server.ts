@@ -224,6 +224,12 @@ export async function ipv6ToHost(server: LabServer, weaken = false): Promise<Pro
     if (weaken) {
       await execFileP('sysctl', ['-qw', `net.ipv6.conf.${bridge}.disable_ipv6=0`]);
       await execFileP('ip6tables', ['-w', '-D', 'INPUT', '-i', 'tl-+', '-j', 'TERMLAB-INPUT']);
+      // The host's side answers only once its link-local address has passed duplicate detection.
+      for (let i = 0; i < 100; i++) {
+        const { stdout } = await execFileP('ip', ['-6', 'addr', 'show', 'dev', bridge]);
+        if (/scope link/.test(stdout) && !/tentative/.test(stdout)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
     const out = await execInBox(docker, box, ['bash', '-c', `
       sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0 && echo "re-enabled"
