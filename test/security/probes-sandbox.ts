@@ -11,9 +11,12 @@ import { mib, type ProbeResult } from './probe.js';
 
 export interface SandboxEnv { docker: Docker; images: Record<Profile, string> }
 
-export const LIMITS: Record<'shell' | 'docker', BoxLimits> = {
+export type ProbeProfile = 'shell' | 'docker' | 'kubernetes';
+
+export const LIMITS: Record<ProbeProfile, BoxLimits> = {
   shell: { memoryMb: 256, pids: 128, cpus: 0.5, diskMb: 64 },
   docker: { memoryMb: 1024, pids: 512, cpus: 1, diskMb: 512 },
+  kubernetes: { memoryMb: 1536, pids: 1024, cpus: 1.5, diskMb: 1024 },
 };
 
 export interface BoxOptions { weaken?: Weakening; diskQuota?: boolean; keyrings?: boolean; session?: string; instance?: string; runtime?: 'runc' | 'runsc' }
@@ -22,7 +25,7 @@ export interface BoxOptions { weaken?: Weakening; diskQuota?: boolean; keyrings?
 export const probeDefaults: { runtime?: 'runc' | 'runsc' } = {};
 
 /** A box for one probe, removed afterwards whatever happens. */
-export async function withBox<T>(env: SandboxEnv, profile: 'shell' | 'docker', opts: BoxOptions, fn: (box: Box) => Promise<T>): Promise<T> {
+export async function withBox<T>(env: SandboxEnv, profile: ProbeProfile, opts: BoxOptions, fn: (box: Box) => Promise<T>): Promise<T> {
   const box = await createBox(env.docker, {
     instance: opts.instance ?? uniqueInstance('sec'), session: opts.session ?? 's', profile, image: env.images[profile],
     limits: LIMITS[profile], internet: false, diskQuota: opts.diskQuota, weaken: opts.weaken,
@@ -52,16 +55,21 @@ function hostKeys(uid: number): number {
  * Kernel keys are one quota for every box (one host uid under remapping): a docker box adds keys
  * directly (add_key) and through inner `docker run`s. Held when the box takes almost none.
  */
-export async function kernelKeys(env: SandboxEnv, weaken?: Weakening): Promise<ProbeResult> {
+export async function kernelKeys(env: SandboxEnv, weaken?: Weakening, profile: 'docker' | 'kubernetes' = 'docker'): Promise<ProbeResult> {
   const uid = remappedRoot().uid;
-  return withBox(env, 'docker', { weaken }, async (box) => {
+  // The kubernetes box's own pods (CoreDNS, the control plane's) were started by its containerd
+  // before `before` is read; its inner runs are those pods, so only add_key is tried there.
+  const inner = profile === 'docker'
+    ? 'ok=0; for i in 1 2 3 4 5; do docker run -d busybox sleep 900 >/dev/null && ok=$((ok+1)); done; echo "inner containers started: $ok of 5"'
+    : '';
+  return withBox(env, profile, { weaken }, async (box) => {
     const before = hostKeys(uid);
     const out = await run(env, box, `
       perl -e 'for $i (1..25) { my ($t, $d, $p) = ("user", "termlab-probe-$i", "x"); syscall(248, $t, $d, $p, 1, -3) == -1 and do { print "add_key refused: $!\\n"; exit } } print "add_key: 25 keys added\\n"'
-      ok=0; for i in 1 2 3 4 5; do docker run -d busybox sleep 900 >/dev/null && ok=$((ok+1)); done; echo "inner containers started: $ok of 5"`);
+      ${inner}`);
     const taken = hostKeys(uid) - before;
     const summary = out.trim().split('\n').filter((l) => /add_key|inner/.test(l)).join('; ');
-    return { name: 'kernel keys from a docker box', held: out.includes('add_key refused') && taken < 10, effect: `host keys of uid ${uid}: +${taken}; ${summary}` };
+    return { name: `kernel keys from a ${profile} box`, held: out.includes('add_key refused') && taken < 10, effect: `host keys of uid ${uid}: +${taken}; ${summary}` };
   });
 }
 
@@ -89,7 +97,7 @@ export async function deletedFileDisk(env: SandboxEnv, diskQuota = true): Promis
  * boxes' kernel keys. A box with CAP_SYS_ADMIN in its namespace first unmounts any mask, as a
  * learner would. Held when none shows anything.
  */
-export async function procLeaks(env: SandboxEnv, profile: 'shell' | 'docker', weaken?: Weakening & { keyrings?: boolean }): Promise<ProbeResult> {
+export async function procLeaks(env: SandboxEnv, profile: ProbeProfile, weaken?: Weakening & { keyrings?: boolean }): Promise<ProbeResult> {
   const files = ['/proc/timer_list', '/proc/sched_debug', '/proc/keys'];
   // Another tenant to be seen: a second box, made the same way.
   return withBox(env, profile, { weaken, keyrings: weaken?.keyrings }, (other) => withBox(env, profile, { weaken, keyrings: weaken?.keyrings }, async (box) => {
@@ -104,7 +112,7 @@ export async function procLeaks(env: SandboxEnv, profile: 'shell' | 'docker', we
  * The classic escapes, each written to be harmless if it works (a value written back unchanged,
  * sysrq's help, a read of one sector). Held when every one is refused.
  */
-export async function classicEscapes(env: SandboxEnv, profile: 'shell' | 'docker', weaken?: Weakening): Promise<ProbeResult> {
+export async function classicEscapes(env: SandboxEnv, profile: ProbeProfile, weaken?: Weakening): Promise<ProbeResult> {
   const dev = statSync('/').dev; // the host's root filesystem device
   const major = Math.floor(dev / 256) & 0xfff;
   const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);

@@ -33,6 +33,12 @@ test('kernel keys: a docker box takes none; without its seccomp profile it takes
   detects(await kernelKeys(env, { noSeccomp: true }));
 });
 
+test('a kubernetes box: kernel keys, /proc leaks and the classic escapes hold', async () => {
+  holds(await kernelKeys(env, undefined, 'kubernetes'));
+  holds(await procLeaks(env, 'kubernetes'));
+  holds(await classicEscapes(env, 'kubernetes'));
+});
+
 test('disk: a deleted-but-open file stops at the limit; without the engine quota it does not', async () => {
   holds(await deletedFileDisk(env));
   detects(await deletedFileDisk(env, false));
