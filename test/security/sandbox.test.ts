@@ -2,9 +2,9 @@
 // deliberately weakened one (so it is shown to detect what it looks for).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { installFirewall } from '../../server/sandbox/engine.js';
+import { firewallIntact, installFirewall } from '../../server/sandbox/engine.js';
 import type { LabServer } from '../../server/lab-server.js';
-import { startTestServer } from '../helpers/lab-server.js';
+import { startTestServer, until } from '../helpers/lab-server.js';
 import { engineAndImages } from '../server/sandbox/helpers.js';
 import { classicEscapes, deletedFileDisk, kernelKeys, otherSessionBox, procLeaks, type SandboxEnv } from './probes-sandbox.js';
 import { echoUnderAttack, hostPorts, inputFlood, ipv6ToHost, removeInputFirewall, resizeFlood } from './probes-server.js';
@@ -15,7 +15,9 @@ let server: LabServer;
 before(async () => {
   env = await engineAndImages();
   // On all addresses, as a server behind a proxy would be: the box-to-host probes need something to hit.
-  server = await startTestServer({ host: '::', maxSessions: 10 });
+  // Its sweeper must not restore the firewall in the middle of a weakened probe (that it does
+  // restore it is tested below, on a server of its own).
+  server = await startTestServer({ host: '::', maxSessions: 10, sweepIntervalMs: 3_600_000 });
 });
 after(async () => { await server?.stop(); });
 
@@ -67,6 +69,18 @@ test("the host's ports are closed to boxes; without the firewall hook they are o
   try {
     detects(await hostPorts(server));
   } finally {
+    await installFirewall(() => {});
+  }
+});
+
+test("the sweeper notices the firewall's hook gone and puts it back", async () => {
+  const watched = await startTestServer({ sweepIntervalMs: 250 });
+  try {
+    await removeInputFirewall();
+    assert.equal(await firewallIntact(), false);
+    await until('the sweeper to restore the firewall', () => firewallIntact(), 15_000);
+  } finally {
+    await watched.stop();
     await installFirewall(() => {});
   }
 });
