@@ -36,7 +36,8 @@ function expectations(limits: RecordingLimits): RecordingExpectations {
   return {
     maxBytes: limits.maxBytes, maxDurationMs: limits.maxDurationMs, maxPerLearner: limits.maxPerLearner,
     maxBytesPerLearner: limits.maxBytesPerLearner, retentionDays: limits.retentionMs / 86_400_000, bufferBytes: limits.bufferBytes,
-    rssGrowth: 64 * MiB,
+    // Loose: the probes' own clients decode the flood in the same process (the file and buffer bounds are exact).
+    rssGrowth: 160 * MiB,
   };
 }
 
