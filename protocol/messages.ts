@@ -21,6 +21,19 @@ export const ACK_EVERY_BYTES = 32 * 1024;
 export const HEARTBEAT_MS = 10_000;
 
 import type { LabProgress } from './api.js';
+import type { SeatNotice } from './workshops.js';
+
+/**
+ * What a socket is for, said in its hello (default 'terminal'):
+ * - terminal: one terminal of the session the token opens (input, output, resize, acks);
+ * - session: the session's one channel for everything that is not a terminal's bytes: lab
+ *   progress (`lab`), workshop notices (`seat`), the session's end. Terminal sockets no longer
+ *   carry progress: the page follows this channel only, and so does the dashboard's view of it;
+ * - view: a read-only view of a seated learner's terminal; the token is a view ticket from
+ *   POST /api/workshops/:id/seats/:seat/view. Input is refused (`read-only`) unless the learner
+ *   handed control over to the instructor; resizes are ignored (the learner's size stands).
+ */
+export type Channel = 'terminal' | 'session' | 'view';
 
 // Client messages: their schemas live in validate.ts (the server imports it; the page needs only the types).
 export type { ClientMessage, HelloMessage } from './validate.js';
@@ -50,7 +63,11 @@ export interface ErrorMessage {
 export interface ExitMessage { type: 'exit'; reason: ExitReason; message: string }
 /** The lab's step progress, sent after `ready` and whenever it changes. */
 export interface LabMessage { type: 'lab'; progress: LabProgress }
-export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage | LabMessage;
+/** The session channel's answer to hello. */
+export interface SessionReadyMessage { type: 'session-ready'; session: string; expiresAt: number; idleTimeoutMs: number }
+/** Workshop notices to a seated learner, on the session channel. */
+export interface SeatMessage { type: 'seat'; notice: SeatNotice }
+export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage | LabMessage | SessionReadyMessage | SeatMessage;
 
 export type ExitReason = 'ended' | 'idle-timeout' | 'max-lifetime' | 'shell-exited' | 'replaced' | 'server-stopping' | 'box-failed';
 
@@ -73,6 +90,7 @@ export const ERROR_CODES = {
   // Notices about the learner's own box or terminal (never fatal):
   'disk-nearly-full': 'the box has nearly used its disk',
   'input-dropped': 'input was dropped: the shell is not reading it',
+  'read-only': 'this is a read-only view: typing needs the learner to hand over control',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -6,22 +6,26 @@ import type Docker from 'dockerode';
 import { loadConfig, type Config } from '../server/config.js';
 import { startLabServer, type LabServer } from '../server/lab-server.js';
 import { createLogger } from '../server/log.js';
+import { LABEL } from '../server/sandbox/engine.js';
 import { ensureWebBuilt, launchBrowser, waitForPrompt, waitForState } from '../test/helpers/browser.js';
+import { echoRoundTrips as typeIntoCat, intoCat, leaveCat, percentile } from '../test/helpers/echo.js';
 import { createSession, testInstance, until } from '../test/helpers/lab-server.js';
 import { ProtocolClient } from '../test/helpers/protocol-client.js';
+import { echoUnderAttack } from '../test/security/probes-server.js';
 
 const PROMPT = /# $/;
 const quick = process.argv.includes('--quick');
 
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
+const pct = percentile;
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const mib = (v: number) => `${(v / 1024 / 1024).toFixed(1)} MiB`;
 
 async function server(overrides: Partial<Config>): Promise<LabServer> {
-  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', instance: testInstance(), logLevel: 'error', pool: { shell: 0, docker: 0, kubernetes: 0 }, ...overrides });
+  // Every session comes from this one process and address: the per-client limits would refuse them.
+  const config = loadConfig(process.env, {
+    port: 0, host: '127.0.0.1', instance: testInstance(), logLevel: 'error', pool: { shell: 0, docker: 0, kubernetes: 0 },
+    sessionStartsPerMinute: 6000, sessionStartBurst: 1000, sessionsPerIp: 1000, socketsPerIp: 1000, ...overrides,
+  });
   return startLabServer(config, createLogger('error'));
 }
 
@@ -63,24 +67,10 @@ async function benchStart(lab: string, profile: 'shell' | 'docker' | 'kubernetes
 
 /** Each client types one character at a time into `cat` and waits for the tty's echo. */
 async function echoRoundTrips(clients: ProtocolClient[], keystrokes: number): Promise<number[]> {
-  for (const c of clients) {
-    c.type('stty -icanon; cat >/dev/null\r');
-    await c.waitForText('cat >/dev/null\r\n');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const all: number[] = [];
-  await Promise.all(clients.map(async (c) => {
-    for (let i = 0; i < keystrokes; i++) {
-      const ch = String.fromCharCode(97 + (i % 26));
-      const before = c.offset;
-      const t0 = performance.now();
-      c.type(ch);
-      await c.waitFor('echo', () => c.offset > before && c.output.subarray(c.output.length - (c.offset - before)).includes(ch), 10_000);
-      all.push(performance.now() - t0);
-    }
-    c.type('\x03');
-  }));
-  return all;
+  await intoCat(clients);
+  const times = await typeIntoCat(clients, keystrokes);
+  await leaveCat(clients);
+  return times;
 }
 
 async function benchEcho(): Promise<void> {
@@ -251,6 +241,27 @@ async function benchThroughput(mb: number): Promise<void> {
   }
 }
 
+/**
+ * Another learner's echo while one box does its worst (the security battery's probe, several
+ * rounds): quiet p99, the attack's onset (its first 100 keys) and its steady state, and the ratio.
+ */
+async function benchAttack(rounds: number): Promise<void> {
+  const srv = await server({ host: '::', maxSessions: 10 });
+  try {
+    const ratios: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await echoUnderAttack(srv);
+      ratios.push(r.steady / r.quiet);
+      console.log(`echo during the worst attack, round ${i + 1}: ${r.effect}`);
+      // The two boxes go before the next round (their removal costs the kernel CPU).
+      await until('the round\'s boxes gone', async () => (await srv.driver.docker.listContainers({ filters: { label: [`${LABEL.instance}=${srv.config.instance}`] } })).length === 0, 60_000, 200);
+    }
+    console.log(`echo during the worst attack: steady/quiet p99 ratio median ${pct(ratios, 50).toFixed(2)}x, worst ${Math.max(...ratios).toFixed(2)}x over ${rounds} rounds`);
+  } finally {
+    await srv.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim().replace(/\n/g, ' cores,');
   console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
@@ -265,9 +276,10 @@ async function main(): Promise<void> {
     memory: async () => { await benchMemory('hello', quick ? 2 : 5); await benchMemory('hello-docker', quick ? 1 : 3); },
     throughput: () => benchThroughput(quick ? 8 : 32),
     runtimes: () => benchRuntimes(quick ? 3 : 5, quick ? 2 : 3, quick ? 100 : 300),
+    attack: () => benchAttack(quick ? 2 : 5),
     green: () => benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']),
   };
-  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, green).
+  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, attack, green).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

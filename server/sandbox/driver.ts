@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from '../sessions/sandbox-driver.js';
 import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, KUBERNETES_NEEDS_RUNC, removeLeftovers, type Box } from './boxes.js';
+import { BtrfsBoxDisk } from './box-disk.js';
 import { engineFacts, ensureEngine, firewallIntact, installFirewall, resolveSocketPath, type EngineFacts } from './engine.js';
 import { ensureImages } from './images.js';
 import { ensureRunsc } from './runsc.js';
@@ -52,6 +53,7 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     }
   };
   await sweepLeftovers();
+  const boxDisk = facts.diskQuota ? await BtrfsBoxDisk.open(docker) : undefined;
   const images = await ensureImages(docker, { log: progress, stateDir: config.stateDir });
 
   return {
@@ -92,12 +94,17 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
       return handle;
     },
     async destroy(handle: BoxHandle): Promise<void> {
+      boxDisk?.forget(handle.id);
       await destroyBox(docker, (handle as DockerBox).box);
     },
     shellArgv(handle: BoxHandle): string[] {
       return execArgv(socketPath, handle.id);
     },
-    writableBytes(handle: BoxHandle): Promise<number> {
+    async writableBytes(handle: BoxHandle): Promise<number> {
+      // The kernel's count when it keeps one (box-disk.ts: cheap, and what the cap counts),
+      // expressed against the learner's quota: the cap also counts the image's shared blocks.
+      const use = await boxDisk?.use(handle.id);
+      if (use?.limit !== undefined) return Math.max(0, use.referenced - (use.limit - config.limits[handle.profile].diskMb * 2 ** 20));
       return boxWritableBytes(docker, handle.id);
     },
     diskQuotaBytes(profile: SandboxProfile): number {

@@ -458,8 +458,36 @@ const FAMILIES = [
   { bin: 'ip6tables', priv: PRIVATE_V6, v6: true },
 ] as const;
 
-/** True when both families' chains hold exactly termlab's rules and are hooked in: the sweeper asks. */
+/**
+ * True when both families' chains hold exactly termlab's rules and are hooked in: the sweeper asks.
+ * Checking each rule is ~40 runs of iptables (~160 ms of CPU, felt in every learner's echo every
+ * sweep), so a full check that passes records termlab's lines of `iptables -S` as iptables itself
+ * prints them; later checks list each family once and compare. Anything different gets the full check.
+ */
 export async function firewallIntact(): Promise<boolean> {
+  // The host's resolvers are part of the rules: a changed resolv.conf needs the full check.
+  const listing = [readResolvers().join(' '), ...await Promise.all(FAMILIES.map(({ bin }) => ourFirewallLines(bin)))];
+  if (verifiedFirewall && listing.every((l, i) => l !== undefined && l === verifiedFirewall![i])) return true;
+  const intact = await firewallIntactRuleByRule();
+  verifiedFirewall = intact && listing.every((l) => l !== undefined) ? listing as string[] : undefined;
+  return intact;
+}
+
+/** The resolvers and each family's termlab lines of `iptables -S` at the last full check that passed. */
+let verifiedFirewall: string[] | undefined;
+
+/** termlab's chains and the rules that jump to them, as `iptables -S` prints them (undefined: it failed). */
+async function ourFirewallLines(bin: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileP(bin, ['-w', '-S']);
+    const ours = [FIREWALL_CHAIN_INPUT, FIREWALL_CHAIN_FORWARD];
+    return stdout.split('\n').filter((l) => ours.some((c) => l.split(' ').includes(c))).join('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+async function firewallIntactRuleByRule(): Promise<boolean> {
   const resolvers = readResolvers();
   for (const { bin, priv, v6 } of FAMILIES) {
     const rules = firewallRules([...priv], resolvers.filter((r) => r.includes(':') === v6));

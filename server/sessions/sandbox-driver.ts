@@ -32,7 +32,11 @@ export interface SandboxDriver {
   checkIsolation(): Promise<void>;
   /** The engine caps each box's disk itself; else the sweeper polls writableBytes against diskQuotaBytes. */
   readonly enforcesDisk: boolean;
-  /** Bytes the box has written outside its bounded mounts (deleted-but-open files are not seen). */
+  /**
+   * Bytes the box has used of its disk quota, outside its bounded mounts: as the kernel counts
+   * them when the engine caps disks (deleted-but-open files included, up to a commit behind),
+   * else as the engine's size walk sees them (deleted-but-open files not seen).
+   */
   writableBytes(box: BoxHandle): Promise<number>;
   diskQuotaBytes(profile: SandboxProfile): number;
   /** Runs a bash script in the box out of band (no terminal), as root: checks, setups, solutions. */

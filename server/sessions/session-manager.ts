@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
 import { Session } from './session.js';
+import { ViewTickets } from './view-tickets.js';
 
 export class SessionError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) { super(message); }
@@ -39,6 +40,8 @@ export class SessionManager {
   private stopping = false;
   /** Boxes being destroyed or pre-started now; stop() waits for them so nothing races the final sweep. */
   private readonly ending = new Set<Promise<void>>();
+  /** Tickets for read-only views of seated learners' terminals (workshops issue, view sockets redeem). */
+  readonly viewTickets = new ViewTickets();
 
   constructor(
     private readonly config: Config,

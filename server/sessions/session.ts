@@ -5,6 +5,7 @@ import type { ErrorCode, ExitReason } from '../../protocol/messages.js';
 /** Session-level notices shown to the learner on every attached terminal. */
 export type NoticeCode = Extract<ErrorCode, 'disk-nearly-full' | 'input-dropped'>;
 import type { SessionInfo } from '../../protocol/api.js';
+import type { SeatNotice } from '../../protocol/workshops.js';
 import type { Lab } from '../labs/lab-loader.js';
 import type { LabRunner } from '../labs/lab-runner.js';
 import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
@@ -24,6 +25,14 @@ export class Session {
   private readonly closers = new Set<() => Promise<void>>();
   /** Connections attached now; a session with none for the idle timeout ends. */
   attachedClients = 0;
+  /** Set while a workshop seat holds this session: its idle timeout does not apply, the workshop's end does. */
+  workshop: string | undefined;
+  private readonly seatListeners = new Set<(notice: SeatNotice) => void>();
+  private controller: 'learner' | 'instructor' = 'learner';
+  private controlRequested = false;
+  private readonly controlListeners = new Set<(who: 'learner' | 'instructor') => void>();
+  private viewerCount = 0;
+  private readonly viewerListeners = new Set<(count: number) => void>();
 
   constructor(
     readonly id: string,
@@ -85,6 +94,58 @@ export class Session {
 
   notice(code: NoticeCode, message: string): void {
     for (const listener of this.noticeListeners) listener(code, message);
+  }
+
+  // ---- workshops: what a seated learner hears, who types, who watches ----
+
+  /** A workshop notice for the learner's page (sent on the session channel). */
+  notify(notice: SeatNotice): void {
+    for (const listener of this.seatListeners) listener(notice);
+  }
+
+  onSeatNotice(listener: (notice: SeatNotice) => void): () => void {
+    this.seatListeners.add(listener);
+    return () => this.seatListeners.delete(listener);
+  }
+
+  /** Who may type into this session's terminals: the learner, or the instructor once the learner agreed. */
+  get control(): 'learner' | 'instructor' { return this.controller; }
+  get controlPending(): boolean { return this.controlRequested; }
+
+  /** The instructor asks to type; the learner's page shows the request and answers with grantControl. */
+  requestControl(): void {
+    this.controlRequested = true;
+    this.notify({ kind: 'control', state: 'requested' });
+  }
+
+  /** The learner's answer, or the learner taking control back (at any time), or the instructor letting go. */
+  setControl(who: 'learner' | 'instructor'): void {
+    if (who === 'instructor' && !this.controlRequested && this.controller !== 'instructor') return;
+    this.controlRequested = false;
+    if (this.controller === who) return;
+    this.controller = who;
+    this.notify({ kind: 'control', state: who });
+    for (const listener of this.controlListeners) listener(who);
+  }
+
+  onControlChange(listener: (who: 'learner' | 'instructor') => void): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
+  }
+
+  /** Viewers of this session's terminals now (the learner's page shows "being viewed"). */
+  get viewers(): number { return this.viewerCount; }
+
+  /** A view socket attached (+1) or went (-1). */
+  addViewer(delta: 1 | -1): void {
+    this.viewerCount = Math.max(0, this.viewerCount + delta);
+    this.notify({ kind: 'viewers', count: this.viewerCount });
+    for (const listener of this.viewerListeners) listener(this.viewerCount);
+  }
+
+  onViewersChange(listener: (count: number) => void): () => void {
+    this.viewerListeners.add(listener);
+    return () => this.viewerListeners.delete(listener);
   }
 
   /** The sweeper's reading of a box's disk: at 90% of its cap the learner is told, once per filling. */

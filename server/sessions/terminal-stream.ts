@@ -47,7 +47,6 @@ export const PROMPT_MARKER = Buffer.from('\x1b]6973;prompt;');
 export class TerminalStream {
   private proc: pty.IPty;
   private spawnedAt = 0;
-  private boundedInput = false;
   private droppedInput = 0;
   private throttled = false;
   private readonly contendedOutput = new TokenBucket(CONTENDED_OUTPUT_BYTES_PER_S, CONTENDED_OUTPUT_BYTES_PER_S / 4);
@@ -97,7 +96,7 @@ export class TerminalStream {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.opts.env },
     } as pty.IPtyForkOptions);
     this.spawnedAt = Date.now();
-    this.boundedInput = calmWriteRetries(proc);
+    calmWriteRetries(proc);
     this.prompts = 0;
     proc.onData((data) => { if (this.proc === proc) this.onData(data as unknown as Buffer); });
     proc.onExit(({ exitCode }) => { if (this.proc === proc) this.onProcExit(exitCode); });
@@ -242,8 +241,6 @@ export class TerminalStream {
   get inputHighWater(): number { return this.opts.inputHighWater ?? INPUT_HIGH_WATER; }
   /** Characters of input dropped so far because the shell was not reading. */
   get inputDropped(): number { return this.droppedInput; }
-  /** False when node-pty's write queue could not be bounded (another node-pty version). */
-  get inputBounded(): boolean { return this.boundedInput; }
 
   /**
    * A client's resize, coalesced: each one reflows the screen mirror and reaches the engine, so a

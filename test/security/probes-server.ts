@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { LabServer } from '../../server/lab-server.js';
 import { execInBox } from '../../server/sandbox/boxes.js';
+import { echoRoundTrips, intoCat, leaveCat, percentile } from '../helpers/echo.js';
 import { createSession } from '../helpers/lab-server.js';
 import { ProtocolClient } from '../helpers/protocol-client.js';
 import { mib, type ProbeResult } from './probe.js';
@@ -134,27 +135,12 @@ export async function resizeFlood(server: LabServer): Promise<ProbeResult> {
   }
 }
 
-/** Keystroke echo round trips of one client typing into `cat` (ms each). */
-async function echo(c: ProtocolClient, n: number): Promise<number[]> {
-  c.type('stty -icanon; cat >/dev/null\r');
-  await c.waitForText('cat >/dev/null\r\n');
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ch = String.fromCharCode(97 + (i % 26));
-    const before = c.offset;
-    const t0 = performance.now();
-    c.type(ch);
-    await c.waitFor('echo', () => c.offset > before && c.output.subarray(c.output.length - (c.offset - before)).includes(ch), 10_000);
-    times.push(performance.now() - t0);
-    await new Promise((r) => setTimeout(r, 20)); // a fast typist, not a flood
-  }
-  c.type('\x03');
-  return times;
-}
-
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? NaN;
+/** p99 of one client's keystroke echo, typing into `cat` as a fast typist does (ms). */
+async function echoP99(c: ProtocolClient, keystrokes: number): Promise<number> {
+  await intoCat([c]);
+  const times = await echoRoundTrips([c], keystrokes, 20);
+  await leaveCat([c]);
+  return percentile(times, 99);
 }
 
 /**
@@ -165,14 +151,22 @@ function p99(xs: number[]): number {
 export interface Attack { forkBomb: boolean; output: boolean; input: boolean; resize: boolean }
 const WORST: Attack = { forkBomb: true, output: true, input: true, resize: true };
 
-export async function echoUnderAttack(server: LabServer, attack: Attack = WORST): Promise<ProbeResult> {
+/** Keystrokes typed while an attack begins (its onset: the flood's first bursts, a fork bomb filling its pids). */
+const ONSET_KEYS = 100;
+/** Keystrokes measured once it runs (and before it, quiet). */
+const STEADY_KEYS = 300;
+
+export interface AttackEcho extends ProbeResult { quiet: number; onset: number; steady: number }
+
+export async function echoUnderAttack(server: LabServer, attack: Attack = WORST): Promise<AttackEcho> {
   const victim = await createSession(server, 'hello');
   const attacker = await createSession(server, 'hello');
   const v = await ProtocolClient.open(server.url, victim.token);
   let flooder: ChildProcess | undefined;
   try {
     await waitPrompt(v);
-    const quiet = p99(await echo(v, 300));
+    await echoP99(v, ONSET_KEYS); // warms the victim's own path up
+    const quiet = await echoP99(v, STEADY_KEYS);
     if (attack.forkBomb) {
       await execInBox(server.driver.docker, boxOf(server, attacker.id), ['bash', '-c',
         'nohup bash -c \'b(){ b|b& }; b\' >/dev/null 2>&1 & echo started'], { timeoutMs: 10_000 });
@@ -188,16 +182,17 @@ export async function echoUnderAttack(server: LabServer, attack: Attack = WORST)
         proc.once('exit', (code) => reject(new Error(`the flood client exited (${code})`)));
       });
     }
-    const loud = p99(await echo(v, 300));
-    // The issue's target is 2x, and it is NOT reliably met on this 2-core machine: the attacker's
-    // exec client, dockerd and containerd-shim share the CPU with the server, and the ratio went
-    // from 2x to 20x between runs (docs/security.md). So the probe reports the ratio as measured
-    // and judges only that the victim's terminal stays responsive (within 250 ms of quiet).
-    const held = loud <= quiet + 250;
+    const onset = await echoP99(v, ONSET_KEYS);
+    const steady = await echoP99(v, STEADY_KEYS);
+    // The issue's 2x target is about the steady state and is measured by `npm run bench -- --only
+    // attack` over several rounds (docs/security.md): one round's p99 on a shared 2-core machine
+    // is too noisy to judge in a test. Here the probe judges that the victim's terminal stays
+    // responsive throughout (within 250 ms of quiet), the onset included.
+    const held = Math.max(onset, steady) <= quiet + 250;
     return {
-      name: "another learner's echo during the worst", held,
-      effect: `victim echo p99 quiet ${quiet.toFixed(2)} ms, during ${[attack.forkBomb ? 'fork bomb' : '', ...what].filter(Boolean).join(' + ')} ` +
-        `${loud.toFixed(2)} ms (${(loud / quiet).toFixed(2)}x)`,
+      name: "another learner's echo during the worst", held, quiet, onset, steady,
+      effect: `victim echo p99 quiet ${quiet.toFixed(2)} ms; during ${[attack.forkBomb ? 'fork bomb' : '', ...what].filter(Boolean).join(' + ')}: ` +
+        `first ${ONSET_KEYS} keys ${onset.toFixed(2)} ms, then ${steady.toFixed(2)} ms (${(steady / quiet).toFixed(2)}x)`,
     };
   } finally {
     flooder?.kill('SIGKILL');
