@@ -4,6 +4,7 @@
 // moment it is admitted (before its box exists, so parallel requests cannot slip past) until it ends.
 import type { Config } from '../config.js';
 import type { Session } from '../sessions/session.js';
+import { KeyedBuckets } from '../sessions/token-bucket.js';
 
 export interface Client { learner: string; ip: string }
 
@@ -16,17 +17,14 @@ export type Admission =
 
 type Limits = Pick<Config, 'sessionsPerLearner' | 'sessionsPerIp' | 'sessionStartsPerMinute' | 'sessionStartBurst'>;
 
-interface Bucket { tokens: number; at: number }
-
-/** Buckets kept before full (idle) ones are forgotten: a full bucket is the same as no bucket. */
-const MAX_BUCKETS = 10_000;
-
 export class ClientLimits {
   private readonly byLearner = new Map<string, number>();
   private readonly byIp = new Map<string, number>();
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly starts: KeyedBuckets;
 
-  constructor(private readonly limits: Limits, private readonly now: () => number = Date.now) {}
+  constructor(private readonly limits: Limits, now: () => number = Date.now) {
+    this.starts = new KeyedBuckets(limits.sessionStartsPerMinute / 60, limits.sessionStartBurst, 10_000, now);
+  }
 
   live(client: Client): { learner: number; ip: number } {
     return { learner: this.byLearner.get(client.learner) ?? 0, ip: this.byIp.get(client.ip) ?? 0 };
@@ -47,7 +45,7 @@ export class ClientLimits {
         message: `${live.ip} labs are already running from your network (${client.ip}), the most one address may run: end one to start another (operators: TERMLAB_SESSIONS_PER_IP)`,
       };
     }
-    const wait = this.take(client.ip);
+    const wait = this.starts.take(client.ip);
     if (wait > 0) {
       const s = Math.ceil(wait / 1000);
       return { ok: false, code: 'rate-limited', message: `labs are being started too fast from your network: wait ${s} s and try again`, retryAfterS: s };
@@ -69,27 +67,6 @@ export class ClientLimits {
         release,
       },
     };
-  }
-
-  /** Takes a start token for this IP: 0 when there was one, else milliseconds until there is. */
-  private take(ip: string): number {
-    const { sessionStartsPerMinute: rate, sessionStartBurst: burst } = this.limits;
-    const now = this.now();
-    const perMs = rate / 60_000;
-    const bucket = this.buckets.get(ip) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
-    bucket.at = now;
-    this.buckets.set(ip, bucket);
-    if (this.buckets.size > MAX_BUCKETS) this.forgetFull(now, perMs, burst);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return (1 - bucket.tokens) / perMs;
-  }
-
-  private forgetFull(now: number, perMs: number, burst: number): void {
-    for (const [ip, b] of this.buckets) if (b.tokens + (now - b.at) * perMs >= burst) this.buckets.delete(ip);
   }
 
   private add(client: Client, n: 1 | -1): void {
