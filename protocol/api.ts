@@ -74,7 +74,7 @@ export interface CheckFeedback {
   at: number;
 }
 
-/** Pushed as a `lab` message on the terminal WebSocket on attach and on every change; POST .../check answers it too. */
+/** Pushed as a `lab` message on the session channel (protocol/messages.ts) on attach and on every change: its one route to the page. */
 export interface LabProgress {
   steps: StepStatus[];
   /** Index of the current step; equals steps.length once finished. */

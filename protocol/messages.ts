@@ -36,7 +36,7 @@ import type { SeatNotice } from './workshops.js';
 export type Channel = 'terminal' | 'session' | 'view';
 
 // Client messages: their schemas live in validate.ts (the server imports it; the page needs only the types).
-export type { ClientMessage, HelloMessage } from './validate.js';
+export type { ClientMessage, HelloMessage, Hello, TerminalHello, SessionHello, ViewHello } from './validate.js';
 
 // ---- server to client (JSON text frames) ----
 
@@ -61,13 +61,24 @@ export interface ErrorMessage {
   fatal: boolean;
 }
 export interface ExitMessage { type: 'exit'; reason: ExitReason; message: string }
-/** The lab's step progress, sent after `ready` and whenever it changes. */
+/** The lab's step progress, on the session channel only: after `session-ready` and whenever it changes (a Check's outcome too). */
 export interface LabMessage { type: 'lab'; progress: LabProgress }
 /** The session channel's answer to hello. */
 export interface SessionReadyMessage { type: 'session-ready'; session: string; expiresAt: number; idleTimeoutMs: number }
 /** Workshop notices to a seated learner, on the session channel. */
 export interface SeatMessage { type: 'seat'; notice: SeatNotice }
-export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage | LabMessage | SessionReadyMessage | SeatMessage;
+/**
+ * To a view: the viewed terminal's size, before the first snapshot and whenever the learner resizes.
+ * Output that follows is laid out at this size (the viewer's page scales its terminal to fit).
+ */
+export interface ResizedMessage { type: 'resized'; cols: number; rows: number }
+/**
+ * To a view: who types into the learner's terminal now, and whether this view may (only an
+ * instructor's view, while the learner has handed control over). Sent before `ready` and on every change.
+ */
+export interface ViewControlMessage { type: 'control'; control: 'learner' | 'instructor'; canType: boolean }
+export type ServerMessage = ReadyMessage | PongMessage | ErrorMessage | ExitMessage | LabMessage | SessionReadyMessage | SeatMessage
+  | ResizedMessage | ViewControlMessage;
 
 export type ExitReason = 'ended' | 'idle-timeout' | 'max-lifetime' | 'shell-exited' | 'replaced' | 'server-stopping' | 'box-failed';
 
@@ -91,6 +102,8 @@ export const ERROR_CODES = {
   'disk-nearly-full': 'the box has nearly used its disk',
   'input-dropped': 'input was dropped: the shell is not reading it',
   'read-only': 'this is a read-only view: typing needs the learner to hand over control',
+  'too-slow': 'this view fell behind the terminal\'s output and was dropped: reconnect (with a new ticket) for a fresh snapshot',
+  'wrong-channel': 'this message has no meaning on this socket\'s channel',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -102,16 +115,19 @@ export const CLOSE = {
   replaced: 4005,
   heartbeatTimeout: 4006,
   serverStopping: 4007,
+  /** A view that fell behind; its page asks for a new ticket and reconnects (a fresh snapshot). */
+  tooSlow: 4008,
 } as const;
 
 /** Errors after which the socket is closed; the others are reported and the socket keeps working. */
 export const FATAL_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'too-large', 'hello-first', 'hello-timeout', 'bad-version', 'bad-token', 'no-terminal', 'session-ended', 'bad-origin', 'internal',
+  'too-large', 'hello-first', 'hello-timeout', 'bad-version', 'bad-token', 'no-terminal', 'session-ended', 'bad-origin', 'internal', 'too-slow',
 ]);
 
 export function closeCodeFor(code: ErrorCode): number {
   if (code === 'bad-token' || code === 'no-terminal') return CLOSE.badToken;
   if (code === 'session-ended') return CLOSE.sessionEnded;
+  if (code === 'too-slow') return CLOSE.tooSlow;
   return CLOSE.protocolError;
 }
 

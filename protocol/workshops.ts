@@ -63,6 +63,8 @@ export interface WorkshopJoinInfo {
 /** POST /api/w/:code/join { name } → 200 JoinResponse; 409 full / not open / ended, with ApiError. */
 export interface JoinRequest { name: string }
 export interface JoinResponse {
+  /** The workshop's id (GET /api/workshops/:id answers the learner with their own row). Added with the server side. */
+  workshop?: string;
   seat: string;
   name: string;
   /** The seat's lab session (its token is this learner's; the same box on every return). */
@@ -173,3 +175,19 @@ export type SeatNotice =
   | { kind: 'viewers'; count: number }
   | { kind: 'control'; state: 'requested' | 'instructor' | 'learner' }
   | { kind: 'ending'; at: number };
+
+// ---- added with the server side (additive) ----
+
+/** POST /api/workshops/:id/seats/:seat/view (instructor or assistant cookie) → a single-use view ticket. */
+export interface ViewResponse {
+  /** Send as the token of a `view` hello on the WebSocket within a minute. */
+  ticket: string;
+  /** The seat session's terminal ids. */
+  terminals: string[];
+}
+
+/** POST /api/sessions/:id/hand (the learner's Bearer token). */
+export interface HandRequest { raised: boolean }
+
+/** POST /api/sessions/:id/hints/:step (Bearer; step 1-based) optionally names the hint opened (0-based). */
+export interface HintRequest { hint?: number }

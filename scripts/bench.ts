@@ -12,6 +12,8 @@ import { echoRoundTrips as typeIntoCat, intoCat, leaveCat, percentile } from '..
 import { createSession, testInstance, until } from '../test/helpers/lab-server.js';
 import { ProtocolClient } from '../test/helpers/protocol-client.js';
 import { echoUnderAttack } from '../test/security/probes-server.js';
+import { Browser, createWorkshop, EventStream } from '../test/helpers/workshops.js';
+import type { JoinResponse, WorkshopState } from '../protocol/workshops.js';
 
 const PROMPT = /# $/;
 const quick = process.argv.includes('--quick');
@@ -262,6 +264,85 @@ async function benchAttack(rounds: number): Promise<void> {
   }
 }
 
+/**
+ * A workshop on this machine: `seats` learners join a warm room and type at 10 keys/s each; then
+ * an instructor's dashboard follows the room's events and two viewers watch two learners.
+ */
+async function benchWorkshop(seats: number, keys: number): Promise<void> {
+  const srv = await server({ maxSessions: seats + 10 });
+  const staff = new Browser(srv.url);
+  try {
+    const w = await createWorkshop(staff, { title: 'bench', labs: ['hello'], seats });
+    await staff.enter(w.instructorUrl);
+    const t0 = performance.now();
+    await until('the room\'s boxes warm', async () => (await staff.json<WorkshopState>(`/api/workshops/${w.id}`)).warm >= seats, 600_000, 250);
+    console.log(`workshop of ${seats} shell seats: boxes warm after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const learners: Array<{ seat: string; client: ProtocolClient; channel: ProtocolClient }> = [];
+    const joins: number[] = [];
+    for (let i = 0; i < seats; i++) {
+      const b = new Browser(srv.url);
+      const start = performance.now();
+      const joined = await b.json<JoinResponse>(`/api/w/${w.code}/join`, { body: { name: `learner ${i + 1}` } });
+      const client = await ProtocolClient.open(srv.url, joined.session.token);
+      await client.waitForText(PROMPT, 30_000);
+      joins.push(performance.now() - start);
+      learners.push({ seat: joined.seat, client, channel: await ProtocolClient.openSession(srv.url, joined.session.token) });
+    }
+    console.log(`  join -> prompt with a warm box (${seats} learners one after another): p50 ${ms(pct(joins, 50))}  p95 ${ms(pct(joins, 95))}`);
+    const clients = learners.map((l) => l.client);
+    const typing = async (): Promise<number[]> => {
+      await intoCat(clients);
+      const times = await typeIntoCat(clients, keys, 100);
+      await leaveCat(clients);
+      return times;
+    };
+    const alone = await typing();
+    const events = await EventStream.open(staff, w.id);
+    const viewers = await Promise.all(learners.slice(0, 2).map(async (l) => {
+      const { ticket } = await staff.json<{ ticket: string }>(`/api/workshops/${w.id}/seats/${l.seat}/view`, { body: {} });
+      return ProtocolClient.openView(srv.url, ticket);
+    }));
+    const watched = await typing();
+    console.log(`  echo, ${seats} learners at 10 keys/s (${alone.length} keys): p50 ${ms(pct(alone, 50))}  p99 ${ms(pct(alone, 99))}`);
+    console.log(`  echo, the same with a dashboard and 2 viewers:   p50 ${ms(pct(watched, 50))}  p99 ${ms(pct(watched, 99))}`);
+
+    // A viewer's delay: a key typed by the learner until the viewer has its echo.
+    const viewerDelays: number[] = [];
+    const [watchedLearner, viewer] = [learners[0]!.client, viewers[0]!];
+    await intoCat([watchedLearner]);
+    for (let i = 0; i < keys; i++) {
+      const ch = String.fromCharCode(97 + (i % 26));
+      const before = viewer.offset;
+      const start = performance.now();
+      watchedLearner.type(ch);
+      await viewer.waitFor('the viewer\'s echo', () => viewer.offset > before && viewer.output.subarray(viewer.output.length - (viewer.offset - before)).includes(ch), 10_000);
+      viewerDelays.push(performance.now() - start);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await leaveCat([watchedLearner]);
+    console.log(`  viewer delay, keystroke -> its echo in the viewer (${keys} keys): p50 ${ms(pct(viewerDelays, 50))}  p95 ${ms(pct(viewerDelays, 95))}`);
+
+    // The dashboard's delay: the learner's page hears its step passed, until the dashboard does.
+    const delays: number[] = [];
+    for (const l of learners) {
+      const heardAt = new Promise<number>((resolve) => {
+        const check = () => l.channel.of('lab').some((m) => m.progress.steps[0] === 'done') ? resolve(performance.now()) : setTimeout(check, 1);
+        check();
+      });
+      l.client.type('echo hello > ~/hello.txt\r');
+      const onDashboard = events.waitFor('the pass on the dashboard', (e) => e.type === 'seat' && e.row.seat === l.seat && e.row.steps[0]?.state === 'passed' ? performance.now() : undefined, 30_000);
+      const [learnerAt, dashboardAt] = await Promise.all([heardAt, onDashboard]);
+      delays.push(Math.max(0, dashboardAt - learnerAt));
+    }
+    console.log(`  dashboard event delay, learner's page -> dashboard (${delays.length} step passes): p50 ${ms(pct(delays, 50))}  p95 ${ms(pct(delays, 95))}`);
+    for (const v of viewers) v.close();
+    await events.close();
+    for (const l of learners) { l.client.close(); l.channel.close(); }
+  } finally {
+    await srv.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim().replace(/\n/g, ' cores,');
   console.log(`termlab benchmark, ${new Date().toISOString()}, ${cpu}, node ${process.version}`);
@@ -277,9 +358,10 @@ async function main(): Promise<void> {
     throughput: () => benchThroughput(quick ? 8 : 32),
     runtimes: () => benchRuntimes(quick ? 3 : 5, quick ? 2 : 3, quick ? 100 : 300),
     attack: () => benchAttack(quick ? 2 : 5),
+    workshop: () => benchWorkshop(quick ? 10 : 30, quick ? 50 : 100),
     green: () => benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']),
   };
-  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, attack, green).
+  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, attack, workshop, green).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

@@ -48,6 +48,31 @@ const recordingsSchema = z.object({
 });
 export type RecordingLimits = z.infer<typeof recordingsSchema>;
 
+/** Instructor-led workshops (server/workshops/, docs/workshops.md). */
+const workshopsSchema = z.object({
+  /** When set, creating a workshop needs "Authorization: Bearer <it>". */
+  adminToken: z.string().min(16, 'at least 16 characters').optional(),
+  /** Boxes are pre-started this long before a workshop opens. */
+  warmLeadMs: z.number().int().min(0),
+  /** Boxes started beyond the seats, for resets and late surprises. */
+  reserve: z.number().int().min(0).max(50),
+  /** Boxes one workshop starts at once while warming up (the engine is shared with running labs). */
+  warmParallel: z.number().int().min(1).max(16),
+  /** A seat is stuck after this many failed checks in a row on one step... */
+  stuckFailStreak: z.number().int().min(1),
+  /** ...or after this many times the class median on its step (when others passed it)... */
+  stuckFactor: z.number().min(1),
+  /** ...and never before this long on the step (nor, with no median yet, before this long times the factor). */
+  stuckMinMs: z.number().int().min(0),
+  /** Unknown join codes one client address may try per minute (a classroom behind one NAT only spends them on typos). */
+  codeAttemptsPerMinute: z.number().int().min(1),
+  /** Learners' pages are warned this long before the end. */
+  endWarningMs: z.number().int().min(0),
+  /** Dashboard events kept per workshop for reconnecting dashboards; older ones are pruned. */
+  eventsKept: z.number().int().min(10),
+});
+export type WorkshopSettings = z.infer<typeof workshopsSchema>;
+
 const schema = z.object({
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
@@ -93,6 +118,7 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   engine: engineSchema,
   recordings: recordingsSchema,
+  workshops: workshopsSchema,
 });
 export type Config = z.infer<typeof schema>;
 
@@ -168,6 +194,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxBytesPerLearner: Math.round(num(env, 'TERMLAB_RECORDINGS_LEARNER_MB', 512) * 2 ** 20),
       retentionMs: num(env, 'TERMLAB_RECORDING_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
       bufferBytes: Math.round(num(env, 'TERMLAB_RECORDING_BUFFER_KB', 256) * 1024),
+    },
+    workshops: {
+      adminToken: env.TERMLAB_ADMIN_TOKEN || undefined,
+      warmLeadMs: num(env, 'TERMLAB_WORKSHOP_WARM_LEAD_S', 10 * 60) * 1000,
+      reserve: num(env, 'TERMLAB_WORKSHOP_RESERVE', 2),
+      warmParallel: num(env, 'TERMLAB_WORKSHOP_WARM_PARALLEL', 2),
+      stuckFailStreak: num(env, 'TERMLAB_WORKSHOP_STUCK_FAILS', 3),
+      stuckFactor: num(env, 'TERMLAB_WORKSHOP_STUCK_FACTOR', 2),
+      stuckMinMs: num(env, 'TERMLAB_WORKSHOP_STUCK_MIN_S', 5 * 60) * 1000,
+      codeAttemptsPerMinute: num(env, 'TERMLAB_WORKSHOP_CODE_ATTEMPTS', 20),
+      endWarningMs: num(env, 'TERMLAB_WORKSHOP_END_WARNING_S', 60) * 1000,
+      eventsKept: num(env, 'TERMLAB_WORKSHOP_EVENTS_KEPT', 5000),
     },
     ...overrides,
   };

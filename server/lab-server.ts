@@ -14,6 +14,8 @@ import { Metrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { createDockerDriver, type DockerDriver } from './sandbox/driver.js';
 import { SessionManager } from './sessions/session-manager.js';
+import { WorkshopService } from './workshops/workshop-service.js';
+import { WorkshopStore } from './workshops/workshop-store.js';
 
 export interface LabServer {
   readonly url: string;
@@ -21,6 +23,7 @@ export interface LabServer {
   readonly sessions: SessionManager;
   readonly driver: DockerDriver;
   readonly recordings: RecordingService;
+  readonly workshops: WorkshopService;
   stop(): Promise<void>;
 }
 
@@ -36,10 +39,26 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   let sessions: SessionManager | undefined;
   const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
   sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
+  // Workshops live in the same database file as progress (their own connection).
+  const workshops = new WorkshopService(config, new WorkshopStore(path.join(config.stateDir, 'termlab.db'), config.instance), sessions, recordings, () => labs, log);
+  metrics.watchWorkshops(() => {
+    const seats: Record<string, number> = { online: 0, offline: 0, stuck: 0, hand: 0, finished: 0 };
+    let viewers = 0;
+    for (const room of workshops.liveRooms()) {
+      for (const row of room.rows()) {
+        seats[row.online ? 'online' : 'offline']!++;
+        if (row.stuck) seats.stuck!++;
+        if (row.hand) seats.hand!++;
+        if (row.finished) seats.finished!++;
+        viewers += row.viewers;
+      }
+    }
+    return { seats, reserved: sessions!.reservedTotal, viewers };
+  });
   const hosts = new HostCheck(config);
   if (hosts.anyHost) log.warn('TERMLAB_ALLOWED_HOSTS has "*": any Host header is served, so DNS rebinding is not prevented');
   if (config.unsafeWeaken.length > 0) log.warn({ weakened: config.unsafeWeaken }, 'UNSAFE: TERMLAB_UNSAFE_WEAKEN turned defences off (for the security tests only)');
-  const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts });
+  const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts, workshops });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config, hosts, log);
   gateway.attach(server);
@@ -48,6 +67,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     server.listen(config.port, config.host, () => resolve());
   });
   sessions.start();
+  workshops.start();
   const address = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
@@ -60,15 +80,18 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     sessions,
     driver,
     recordings,
+    workshops,
     stop() {
       stopped ??= (async () => {
         for (const conn of gateway.connections) conn.exit('server-stopping');
+        await workshops.stop();
         await sessions.stop();
         gateway.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await driver.removeLeftovers();
         store.close();
+        workshops.store.close();
         recordings.close();
         recordings.store.close();
       })();

@@ -13,6 +13,22 @@ export class Metrics {
   readonly checks = new client.Counter({ name: 'termlab_checks_total', help: 'Step checks run', labelNames: ['result', 'source'] as const, registers: [this.registry] });
   readonly boxFailures = new client.Counter({ name: 'termlab_box_failures_total', help: 'Boxes that could not be created', labelNames: ['profile'] as const, registers: [this.registry] });
 
+  /** From a workshop event being stored to a dashboard's stream being handed it. */
+  readonly workshopEventDelay = new client.Histogram({
+    name: 'termlab_workshop_event_delay_seconds', help: 'Delay from a workshop event to a dashboard',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [this.registry],
+  });
+
+  /** Workshops' gauges, read at scrape time: seats by state, warm boxes held for workshops, terminal viewers. */
+  watchWorkshops(read: () => { seats: Record<string, number>; reserved: number; viewers: number }): void {
+    new client.Gauge({
+      name: 'termlab_workshop_seats', help: 'Seats of running workshops, by state', labelNames: ['state'] as const, registers: [this.registry],
+      collect() { for (const [state, n] of Object.entries(read().seats)) this.set({ state }, n); },
+    });
+    new client.Gauge({ name: 'termlab_workshop_reserved_boxes', help: 'Boxes pre-started for workshops', registers: [this.registry], collect() { this.set(read().reserved); } });
+    new client.Gauge({ name: 'termlab_workshop_viewers', help: 'Read-only views of seated terminals', registers: [this.registry], collect() { this.set(read().viewers); } });
+  }
+
   constructor(gauges: { sessions: () => number; pooled: () => Record<string, number>; recordings: () => number }) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'termlab_process_' });
     new client.Gauge({ name: 'termlab_sessions', help: 'Live sessions', registers: [this.registry], collect() { this.set(gauges.sessions()); } });

@@ -1,8 +1,9 @@
 // The HTTP API, served by the termlab server at the page's origin (shapes in protocol/api.ts).
 import type {
-  ApiError, CreateSessionRequest, LabContent, LabListResponse, LabProgress, RecordingInfo, RecordingListResponse,
+  ApiError, CreateSessionRequest, LabContent, LabListResponse, RecordingInfo, RecordingListResponse,
   RecordingRequest, SessionInfo, StepSolution,
 } from '../protocol/api.js';
+import type { HandRequest, HintRequest } from '../protocol/workshops.js';
 
 /** A failed API call: `status` is the HTTP status (0 when the server could not be reached). */
 export class ApiRequestError extends Error {
@@ -17,7 +18,7 @@ export function isApiError(value: unknown): value is ApiError {
     && typeof (value as ApiError).error === 'string' && typeof (value as ApiError).code === 'string';
 }
 
-async function request(path: string, init: RequestInit = {}): Promise<Response> {
+export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
@@ -38,6 +39,10 @@ async function request(path: string, init: RequestInit = {}): Promise<Response> 
 
 function bearer(token: string): HeadersInit {
   return { Authorization: `Bearer ${token}` };
+}
+
+function jsonBearer(token: string): HeadersInit {
+  return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
 }
 
 /** GET /api/labs */
@@ -89,10 +94,29 @@ export async function getLab(id: string, token: string, signal?: AbortSignal): P
   return (await res.json()) as LabContent;
 }
 
-/** POST /api/sessions/:id/check: checks the current step now; resolves with the progress after it. */
-export async function checkStep(id: string, token: string): Promise<LabProgress> {
-  const res = await request(sessionPath(id, '/check'), { method: 'POST', headers: bearer(token) });
-  return (await res.json()) as LabProgress;
+/**
+ * POST /api/sessions/:id/check: asks for a check of the current step now. The answer is only an
+ * acknowledgement: the outcome arrives on the session channel (`lab`), the one source of progress.
+ */
+export async function checkStep(id: string, token: string): Promise<void> {
+  await request(sessionPath(id, '/check'), { method: 'POST', headers: bearer(token) });
+}
+
+/** POST /api/sessions/:id/hints/:step, `step` counted from 1: the learner opened hint `hint` (from 0) of this step. */
+export async function reportHint(id: string, token: string, step: number, hint: number): Promise<void> {
+  const body: HintRequest = { hint };
+  await request(sessionPath(id, `/hints/${step}`), { method: 'POST', headers: jsonBearer(token), body: JSON.stringify(body) });
+}
+
+/** POST /api/sessions/:id/hand: raises or lowers the learner's hand (workshops). */
+export async function setHand(id: string, token: string, raised: boolean): Promise<void> {
+  const body: HandRequest = { raised };
+  await request(sessionPath(id, '/hand'), { method: 'POST', headers: jsonBearer(token), body: JSON.stringify(body) });
+}
+
+/** POST /api/sessions/:id/control: the learner grants (or refuses, or takes back) the instructor's control of the terminal. */
+export async function grantControl(id: string, token: string, grant: boolean): Promise<void> {
+  await request(sessionPath(id, '/control'), { method: 'POST', headers: jsonBearer(token), body: JSON.stringify({ grant }) });
 }
 
 /** POST /api/sessions/:id/steps/:n/solution, `step` counted from 1: what "Show me" types, and where. */

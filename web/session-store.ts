@@ -10,6 +10,8 @@ export interface StoredSession {
   expiresAt: number;
   /** The session's terminal ids (SessionInfo.terminals); missing in sessions stored before labs had several. */
   terminals?: string[];
+  /** A workshop seat (joined at /w/CODE): the page shows the workshop's countdown and notices. */
+  workshop?: { code: string; seat: string; name: string };
 }
 
 const KEY = 'termlab.session';

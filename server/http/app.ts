@@ -17,6 +17,8 @@ import { metricsAccess } from './metrics-access.js';
 import { PORT_PREFIX, portCookie, portProxy } from './port-proxy.js';
 import { securityHeaders } from './security-headers.js';
 import { recordingRoutes } from './recording-routes.js';
+import { workshopRoutes } from './workshop-routes.js';
+import type { WorkshopService } from '../workshops/workshop-service.js';
 
 function apiError(res: Response, status: number, code: string, error: string): void {
   const body: ApiError = { error, code };
@@ -33,7 +35,7 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
 
 export function createApp(opts: {
   config: Config; sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>;
-  webDir: string; log: Logger; hosts: HostCheck;
+  webDir: string; log: Logger; hosts: HostCheck; workshops?: WorkshopService;
 }): express.Express {
   const { config, sessions, recordings, metrics, labs, log } = opts;
   const limits = new ClientLimits(config);
@@ -104,11 +106,28 @@ export function createApp(opts: {
     res.json(body);
   });
 
-  app.post('/api/sessions/:id/check', async (req, res) => {
+  // The check's outcome reaches the page as `lab` on the session channel, like every other change
+  // of progress (one source of truth, docs/protocol.md); this answer only says the check was asked for.
+  app.post('/api/sessions/:id/check', (req, res) => {
     const session = authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     session.touch();
-    res.json(await session.runner.check('button'));
+    session.runner.check('button').catch((err: Error) => log.error({ err, session: session.id }, 'check failed'));
+    res.status(202).json({ accepted: true });
+  });
+
+  // Workshops: the learner hands control of their terminal to the instructor who asked for it, or
+  // takes it back (at any time). Only the learner's own token may do either.
+  app.post('/api/sessions/:id/control', (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    const grant = (req.body as { grant?: unknown } | undefined)?.grant;
+    if (typeof grant !== 'boolean') return apiError(res, 400, 'bad-request', 'send JSON: {"grant": true} to hand control to the instructor, {"grant": false} to take it back');
+    if (grant && session.control !== 'instructor' && !session.controlPending) {
+      return apiError(res, 409, 'not-requested', 'the instructor has not asked for control of this terminal');
+    }
+    session.setControl(grant ? 'instructor' : 'learner');
+    res.json({ control: session.control });
   });
 
   app.post('/api/sessions/:id/steps/:n/solution', (req, res) => {
@@ -121,10 +140,13 @@ export function createApp(opts: {
   });
 
   app.use('/api', recordingRoutes({ sessions, recordings, labs, authorised: (req) => authorised(req, sessions), apiError }));
+  if (opts.workshops) {
+    app.use(workshopRoutes({ config, workshops: opts.workshops, metrics, apiError, authorised: (req) => authorised(req, sessions) }));
+  }
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
   app.use(PORT_PREFIX, portProxy(sessions, { harden: !config.unsafeWeaken.includes('port-proxy-headers') }));
   // Share and embed links are pages of the app; it reads the share id from the path.
-  app.get(['/watch/:share', '/embed/:share'], (_req, res) => res.sendFile(path.join(opts.webDir, 'index.html')));
+  app.get(['/watch/:share', '/embed/:share', '/workshops/new', '/workshops/:id', '/workshops/:id/report', '/w/:code'], (_req, res) => res.sendFile(path.join(opts.webDir, 'index.html')));
   app.use(express.static(opts.webDir, { index: 'index.html', maxAge: 0 }));
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

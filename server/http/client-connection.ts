@@ -1,16 +1,20 @@
 // One WebSocket client speaking the terminal protocol: hello first, then input, resize, ack, ping.
-// Every bad frame gets a clear error on this socket only; nothing a client sends can reach another
-// session, because the only way to a session is its token.
+// The hello's channel decides what the socket is: a learner's terminal (handled here), the session
+// channel (session-channel.ts) or a read-only view (terminal-viewer.ts). Every bad frame gets a
+// clear error on this socket only; nothing a client sends can reach another session, because the
+// only way to a session is its token (or a view ticket that a workshop role obtained).
 import type { WebSocket, RawData } from 'ws';
 import {
   CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, HEARTBEAT_MS, closeCodeFor, encodeBinaryFrame, errorMessage,
-  type ClientMessage, type ErrorCode, type ExitReason, type ServerMessage,
+  type ErrorCode, type ExitReason, type ServerMessage,
 } from '../../protocol/messages.js';
-import { parseClientMessage } from '../../protocol/validate.js';
+import { parseClientMessage, type ParsedClientMessage, type SessionHello, type TerminalHello, type ViewHello } from '../../protocol/validate.js';
 import type { Logger } from '../log.js';
 import type { Session } from '../sessions/session.js';
+import { SessionChannel } from '../sessions/session-channel.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { TerminalClient, TerminalStream } from '../sessions/terminal-stream.js';
+import { TerminalViewer, type ViewerSocket } from '../sessions/terminal-viewer.js';
 
 const EXIT_TEXT: Record<ExitReason, string> = {
   'ended': 'the lab was ended',
@@ -25,9 +29,14 @@ const EXIT_TEXT: Record<ExitReason, string> = {
 /** Messages per second a client may send before being told to slow down (a paste comes in pieces). */
 const RATE_PER_SECOND = 2000;
 
-export class ClientConnection implements TerminalClient {
+export class ClientConnection implements TerminalClient, ViewerSocket {
   private session: Session | undefined;
+  /** Set by hello: a terminal socket has a stream, a session socket a channel, a view socket a viewer. */
   private stream: TerminalStream | undefined;
+  private channel: SessionChannel | undefined;
+  private viewer: TerminalViewer | undefined;
+  /** A learner's socket (terminal or session channel) keeps the session from idling out; a view does not. */
+  private countsAsAttached = false;
   private unsubscribe: (() => void) | undefined;
   private closed = false;
   private lastHeard = Date.now();
@@ -89,12 +98,14 @@ export class ClientConnection implements TerminalClient {
     }
   }
 
-  private async handle(msg: ClientMessage): Promise<void> {
+  private async handle(msg: ParsedClientMessage): Promise<void> {
     if (msg.type === 'ping') {
-      this.session?.touch();
+      if (this.countsAsAttached) this.session?.touch();
       return this.send({ type: 'pong', id: msg.id });
     }
     if (msg.type === 'hello') return this.hello(msg);
+    if (this.viewer) return this.viewInput(msg);
+    if (this.channel) return this.fail('wrong-channel', `${msg.type} has no meaning on the session channel: it carries no terminal`);
     const { session, stream } = this;
     if (!session || !stream) return this.fail('hello-first');
     session.touch();
@@ -109,33 +120,65 @@ export class ClientConnection implements TerminalClient {
     }
   }
 
-  private async hello(msg: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
+  private async hello(msg: TerminalHello | SessionHello | ViewHello): Promise<void> {
     if (this.session) return this.fail('hello-twice');
+    if (msg.channel === 'view') return this.helloView(msg);
     const session = this.sessions.byToken(msg.token);
     if (!session || session.endReason) return this.fail('bad-token', 'no live session has this token: it ended or never existed; start the lab again');
-    if (!session.hasTerminal(msg.terminal)) return this.fail('no-terminal', `the session has no terminal "${msg.terminal}"`);
+    if (msg.channel === 'terminal' && !session.hasTerminal(msg.terminal)) return this.fail('no-terminal', `the session has no terminal "${msg.terminal}"`);
     this.session = session;
     clearTimeout(this.helloTimer);
+    this.countsAsAttached = true;
     session.attachedClients++;
     session.touch();
+    if (msg.channel === 'session') {
+      this.channel = new SessionChannel(session, this);
+      return;
+    }
     const stream = session.terminal(msg.terminal, { cols: msg.cols, rows: msg.rows });
     const offEnd = session.onEnd((reason) => this.exit(reason));
-    const offLab = session.runner.onChange((progress) => this.send({ type: 'lab', progress }));
     const offNotice = session.onNotice((code, message) => this.fail(code, message));
-    this.unsubscribe = () => { offEnd(); offLab(); offNotice(); };
+    this.unsubscribe = () => { offEnd(); offNotice(); };
     const replaced = await stream.attach(this, { cols: msg.cols, rows: msg.rows }, msg.resumeFrom);
     if (replaced instanceof ClientConnection) replaced.exit('replaced');
     if (this.closed) return stream.detach(this);
     this.stream = stream;
+    // No `lab` here: progress goes on the session channel only (one source of truth for the page).
     this.send({
       type: 'ready', session: session.id, terminal: msg.terminal, offset: stream.endOffset,
       cols: stream.size.cols, rows: stream.size.rows, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs,
     });
-    this.send({ type: 'lab', progress: session.runner.progress() });
+  }
+
+  /** A view: the token is a single-use ticket naming a seated learner's session and the viewer's role. */
+  private async helloView(msg: ViewHello): Promise<void> {
+    const grant = this.sessions.viewTickets.redeem(msg.token);
+    if (!grant) return this.fail('bad-token', 'this view ticket was already used or has expired (a ticket opens one view, within a minute): ask for a new one');
+    const session = this.sessions.byId(grant.session);
+    // The seat may have been reset or the session ended since the ticket was issued.
+    if (!session || session.endReason || session.workshop !== grant.workshop) {
+      return this.fail('bad-token', 'the learner\'s session has ended or is no longer in this workshop');
+    }
+    if (!session.hasTerminal(msg.terminal)) return this.fail('no-terminal', `the session has no terminal "${msg.terminal}"`);
+    this.session = session;
+    clearTimeout(this.helloTimer);
+    // Looking at someone's terminal is worth a line in the log (who, whose, from which workshop).
+    this.log.info({ session: session.id, workshop: grant.workshop, role: grant.role, terminal: msg.terminal }, 'view opened');
+    // Set before the snapshot is sent, so what the view sends meanwhile is handled as a view's.
+    this.viewer = new TerminalViewer(session, msg.terminal, grant.role, this);
+    await this.viewer.start();
+  }
+
+  /** What a view may send besides ping: input (refused unless handed control), resizes and acks (ignored). */
+  private viewInput(msg: Exclude<ParsedClientMessage, { type: 'hello' | 'ping' }>): void {
+    // A view never resizes the learner's terminal (its page scales), and acks from its page's
+    // terminal code are accepted and ignored: a view takes no part in flow control.
+    if (msg.type !== 'input') return;
+    if (!this.viewer!.input(msg.data)) this.inputDropped(this.viewer!);
   }
 
   /** Tells the learner their input was dropped, at most every few seconds (a flood drops a lot). */
-  private inputDropped(stream: TerminalStream): void {
+  private inputDropped(stream: Pick<TerminalStream, 'inputHighWater' | 'inputDropped'>): void {
     const now = Date.now();
     if (now - this.lastDropNotice < 3000) return;
     this.lastDropNotice = now;
@@ -160,13 +203,17 @@ export class ClientConnection implements TerminalClient {
     return ++this.windowCount <= RATE_PER_SECOND;
   }
 
-  private fail(code: ErrorCode, detail?: string): void {
+  fail(code: ErrorCode, detail?: string): void {
     const msg = errorMessage(code, detail);
+    if (code === 'too-slow') this.log.info({ session: this.session?.id, queued: this.queuedBytes }, 'slow view dropped');
     this.send(msg);
     if (msg.fatal) this.close(closeCodeFor(code), code);
   }
 
-  private send(msg: ServerMessage): void {
+  /** Bytes handed to this socket and not yet to the network (a view's queue bound reads it). */
+  get queuedBytes(): number { return this.ws.bufferedAmount; }
+
+  send(msg: ServerMessage): void {
     if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
@@ -187,7 +234,9 @@ export class ClientConnection implements TerminalClient {
     clearTimeout(this.helloTimer);
     this.unsubscribe?.();
     this.stream?.detach(this);
-    if (this.session) {
+    this.channel?.dispose();
+    this.viewer?.stop();
+    if (this.session && this.countsAsAttached) {
       this.session.attachedClients--;
       this.session.touch();
     }

@@ -40,6 +40,8 @@ export class LabRunner {
     private readonly log: Logger,
     /** Told of every check's outcome (metrics). */
     private readonly onChecked: (passed: boolean, source: string) => void = () => {},
+    /** Paced workshops: why this step (0-based) may not be checked yet, or undefined when it may. */
+    private readonly gate?: (step: number) => string | undefined,
   ) {
     const saved = store.load(session);
     if (saved && saved.lab === lab.id && saved.statuses.length === lab.steps.length) {
@@ -72,6 +74,15 @@ export class LabRunner {
   /** Checks the current step; resolves with the progress after that check. */
   async check(source: CheckSource): Promise<LabProgress> {
     if (this.current >= this.lab.steps.length || this.disposed) return this.progress();
+    const locked = this.gate?.(this.current);
+    if (locked) {
+      // Only the Check button hears why; a finished command stays quiet.
+      if (source === 'button') {
+        this.feedback = { step: this.current, passed: false, message: locked, at: Date.now() };
+        this.emit();
+      }
+      return this.progress();
+    }
     if (this.running) {
       this.again = this.again === 'button' ? 'button' : source;
       await this.running;
@@ -95,7 +106,7 @@ export class LabRunner {
   private async loop(first: CheckSource): Promise<void> {
     let source: RunSource | undefined = first;
     try {
-      while (source && !this.disposed && this.current < this.lab.steps.length) {
+      while (source && !this.disposed && this.current < this.lab.steps.length && !this.gate?.(this.current)) {
         const wait = this.lastCheckAt + MIN_CHECK_GAP_MS - Date.now();
         if (source === 'command' && wait > 0) await new Promise((r) => setTimeout(r, wait));
         this.again = undefined;

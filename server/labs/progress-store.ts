@@ -12,7 +12,8 @@ export class ProgressStore {
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
+    // Workshops keep their rows in this file too: wait for a writer's lock rather than fail.
+    this.db = new Database(file, { timeout: 15_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS progress (

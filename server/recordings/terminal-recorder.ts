@@ -1,5 +1,6 @@
 // Records one terminal of a session into an asciicast file: its output as it happens (whoever is
-// attached, so a reconnect leaves no gap and no duplicate), every resize, a marker at each lab step,
+// attached, so a reconnect leaves no gap and no duplicate), every resize, a marker at each lab step
+// and whenever control of the terminal passes between learner and instructor,
 // and keystrokes only when asked for (they can hold passwords). The file has a size and a time cap,
 // and while it lags behind the shell the shell is not read (its output waits in the box, not here).
 import type { LabProgress } from '../../protocol/api.js';
@@ -63,6 +64,8 @@ export class TerminalRecorder {
         this.step = p.current;
         this.markStep(session, p);
       }),
+      // Workshops: what follows was typed by the instructor (with the learner's consent), or by the learner again.
+      session.onControlChange((who) => this.writer.marker(`control: ${who}`)),
     );
     if (input) this.unsubscribe.push(stream.onInput((data) => this.writer.input(data)));
     this.timer = setTimeout(() => this.reached(`reached its ${formatDuration(limits.maxDurationMs)} limit`), limits.maxDurationMs);

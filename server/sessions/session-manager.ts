@@ -24,6 +24,15 @@ function newSessionId(): string { return crypto.randomBytes(9).toString('base64u
 function tokenKey(token: string): string { return crypto.createHash('sha256').update(token).digest('hex'); }
 
 interface PooledBox { session: string; box: BoxHandle }
+/** Boxes pre-started for one workshop: only its seats take them. */
+interface Reserve { profile: SandboxProfile; boxes: PooledBox[]; filling: number; target: number; parallel: number; starting: Set<Promise<void>> }
+
+/** What makes a session a workshop seat's. */
+export interface SeatOptions {
+  workshop: string;
+  /** Paced rooms: why a step (0-based) may not be checked yet (LabRunner's gate). */
+  gate?: (step: number) => string | undefined;
+}
 /** The host name of pre-started boxes: labs that declare no hosts get one host of this name. */
 const POOL_HOSTNAME = 'lab';
 
@@ -33,6 +42,7 @@ export class SessionManager {
   private readonly byIdMap = new Map<string, Session>();
   private readonly pool = new Map<SandboxProfile, PooledBox[]>();
   private readonly filling = new Map<SandboxProfile, number>();
+  private readonly reserves = new Map<string, Reserve>();
   private starting = 0;
   /** MiB of box memory limits reserved by sessions being started (live ones are summed from boxes). */
   private startingMb = 0;
@@ -67,39 +77,112 @@ export class SessionManager {
   byToken(token: string): Session | undefined { return this.byTokenKey.get(tokenKey(token)); }
   byId(id: string): Session | undefined { return this.byIdMap.get(id); }
 
-  async create(labId: string): Promise<Session> {
+  /** Can this lab start from a pre-started box (one host named "lab", no internet)? */
+  poolable(labId: string): boolean {
+    const lab = this.labs().get(labId);
+    return Boolean(lab && !lab.internet && lab.hosts.length === 1 && lab.hosts[0] === POOL_HOSTNAME);
+  }
+
+  /** MiB of box memory one session of this lab holds. */
+  costMb(labId: string): number {
+    const lab = this.labs().get(labId);
+    return lab ? lab.hosts.length * this.config.limits[lab.profile].memoryMb : 0;
+  }
+
+  /**
+   * Keeps `target` boxes of `profile` pre-started for a workshop (ready plus starting), starting at
+   * most `parallel` at once: warming 30 boxes must not starve the engine for everyone else.
+   */
+  reserve(workshop: string, profile: SandboxProfile, target: number, parallel: number): void {
+    const r = this.reserves.get(workshop) ?? { profile, boxes: [], filling: 0, target, parallel, starting: new Set() };
+    r.target = target;
+    r.parallel = parallel;
+    this.reserves.set(workshop, r);
+    this.fillReserve(workshop, r);
+  }
+
+  /** Ready boxes reserved for this workshop. */
+  reservedBoxes(workshop: string): number { return this.reserves.get(workshop)?.boxes.length ?? 0; }
+
+  /** Every workshop's ready boxes (metrics). */
+  get reservedTotal(): number { return [...this.reserves.values()].reduce((n, r) => n + r.boxes.length, 0); }
+
+  /** Destroys the workshop's reserved boxes (its end) and stops making more; resolves when none is left. */
+  async releaseReserve(workshop: string): Promise<void> {
+    const r = this.reserves.get(workshop);
+    if (!r) return;
+    r.target = 0;
+    const boxes = r.boxes.splice(0);
+    // Boxes still starting are destroyed as they arrive (target 0): wait for that too.
+    await Promise.all([...boxes.map((p) => this.driver.destroy(p.box).catch(() => {})), ...r.starting]);
+    if (r.filling === 0) this.reserves.delete(workshop);
+  }
+
+  private fillReserve(workshop: string, r: Reserve): void {
+    while (!this.stopping && r.filling < r.parallel && r.boxes.length + r.filling < r.target && !this.driver.available(r.profile)) {
+      r.filling++;
+      const session = newSessionId();
+      const creating: Promise<void> = this.driver.create({ session, profile: r.profile, hostname: POOL_HOSTNAME, internet: false })
+        .then(async (box) => {
+          // A workshop that ended (or a server stopping) while this box started does not keep it.
+          if (this.stopping || r.boxes.length >= r.target) return this.driver.destroy(box);
+          r.boxes.push({ session, box });
+        })
+        .catch((err: Error) => this.log.error({ err, workshop }, 'pre-starting a workshop box failed'))
+        .finally(() => {
+          r.filling--;
+          this.ending.delete(creating);
+          r.starting.delete(creating);
+          if (r.target === 0 && r.filling === 0 && r.boxes.length === 0) this.reserves.delete(workshop);
+          else this.fillReserve(workshop, r);
+        });
+      this.ending.add(creating);
+      r.starting.add(creating);
+    }
+  }
+
+  async create(labId: string, seat?: SeatOptions): Promise<Session> {
     if (this.stopping) throw new SessionError(503, 'stopping', 'the server is shutting down');
     const lab = this.labs().get(labId);
     if (!lab) throw new SessionError(404, 'no-such-lab', `there is no lab "${labId}"`);
-    if (this.byIdMap.size + this.starting >= this.config.maxSessions) {
+    // A workshop seat's box was counted when the workshop was admitted (and is held already when warm).
+    const held = seat && this.poolable(labId) ? this.reserves.get(seat.workshop) : undefined;
+    const reserve = held?.profile === lab.profile ? held : undefined;
+    const fromReserve = Boolean(reserve?.boxes.length);
+    if (!fromReserve && this.byIdMap.size + this.starting >= this.config.maxSessions) {
       throw new SessionError(503, 'at-capacity', `all ${this.config.maxSessions} session slots are in use; try again later`);
     }
     const refused = this.driver.available(lab.profile);
     if (refused) throw new SessionError(503, 'unavailable', `this lab cannot start now: ${refused}`);
     // What a session costs is its boxes' memory limits, not 1: a three-host docker lab reserves
     // three docker boxes. Pre-started boxes are reserved too (they hold their memory already).
-    const costMb = lab.hosts.length * this.config.limits[lab.profile].memoryMb;
+    const costMb = fromReserve ? 0 : lab.hosts.length * this.config.limits[lab.profile].memoryMb;
     const reservedMb = this.reservedMb();
-    if (reservedMb + costMb > this.config.memoryBudgetMb) {
+    if (!fromReserve && reservedMb + costMb > this.config.memoryBudgetMb) {
       throw new SessionError(503, 'at-capacity', `the server is full: this lab needs ${costMb} MiB of box memory and ` +
         `${reservedMb} of ${this.config.memoryBudgetMb} MiB are reserved by running labs; try again later`);
     }
     this.starting++;
     this.startingMb += costMb;
+    // Taken at once (no await before): a seat consumes its box, so the workshop wants one fewer.
+    const reservedBox = fromReserve ? reserve!.boxes.shift() : undefined;
+    if (reserve && reservedBox) reserve.target = Math.max(0, reserve.target - 1);
     let pooled: PooledBox | undefined;
     let boxes: Map<string, BoxHandle> | undefined;
     try {
       // A pre-started box fits a one-host lab whose host is the default "lab".
       const poolable = !lab.internet && lab.hosts.length === 1 && lab.hosts[0] === POOL_HOSTNAME;
-      pooled = poolable ? this.pool.get(lab.profile)?.shift() : undefined;
+      // A seat past its workshop's warm boxes may still take one from the server's pool (not the reverse).
+      pooled = reservedBox ?? (poolable ? this.pool.get(lab.profile)?.shift() : undefined);
       const id = pooled?.session ?? newSessionId();
       const started = performance.now();
       boxes = pooled ? new Map([[POOL_HOSTNAME, pooled.box]]) : await createLabBoxes(this.driver, lab, id);
       const runner = new LabRunner(lab, id, boxes, this.driver, this.store, this.log,
-        (passed, source) => this.metrics?.checks.inc({ result: passed ? 'pass' : 'fail', source }));
+        (passed, source) => this.metrics?.checks.inc({ result: passed ? 'pass' : 'fail', source }), seat?.gate);
       await runner.start();
       const session = new Session(id, newToken(), lab, boxes, runner, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs,
         this.config.inputBufferKb * 1024, this.config.resizeIntervalMs);
+      session.workshop = seat?.workshop;
       this.byIdMap.set(id, session);
       this.byTokenKey.set(tokenKey(session.token), session);
       this.log.info({ session: id, lab: lab.id, profile: lab.profile, hosts: lab.hosts.length, pooled: Boolean(pooled) }, 'session started');
@@ -114,7 +197,7 @@ export class SessionManager {
     } finally {
       this.starting--;
       this.startingMb -= costMb;
-      if (pooled) this.fillPool(lab.profile);
+      if (pooled && !reservedBox) this.fillPool(lab.profile);
     }
   }
 
@@ -139,6 +222,7 @@ export class SessionManager {
     for (const s of this.byIdMap.values()) total += s.boxes.size * mb(s.lab.profile);
     for (const [profile, boxes] of this.pool) total += boxes.length * mb(profile);
     for (const [profile, n] of this.filling) total += n * mb(profile);
+    for (const r of this.reserves.values()) total += (r.boxes.length + r.filling) * mb(r.profile);
     return total;
   }
 
@@ -149,9 +233,10 @@ export class SessionManager {
     for (const session of this.byIdMap.values()) {
       if (session.endReason) {
         work.push(this.end(session, session.endReason));
-      } else if (now >= session.expiresAt) {
+      } else if (now >= session.expiresAt && !session.workshop) {
+        // A seat lives as long as its workshop (which may be extended); the workshop's end ends it.
         work.push(this.end(session, 'max-lifetime'));
-      } else if (session.attachedClients === 0 && session.idleForMs >= session.idleTimeoutMs) {
+      } else if (!session.workshop && session.attachedClients === 0 && session.idleForMs >= session.idleTimeoutMs) {
         work.push(this.end(session, 'idle-timeout'));
       } else {
         work.push(this.checkDisk(session));
@@ -163,8 +248,9 @@ export class SessionManager {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const pooled = [...this.pool.values()].flat();
+    const pooled = [...this.pool.values(), ...[...this.reserves.values()].map((r) => r.boxes)].flat();
     this.pool.clear();
+    this.reserves.clear();
     await Promise.all([
       ...this.sessions().map((s) => this.end(s, 'server-stopping')),
       ...pooled.map((p) => this.driver.destroy(p.box).catch(() => {})),

@@ -100,7 +100,20 @@ export class Session {
 
   /** A workshop notice for the learner's page (sent on the session channel). */
   notify(notice: SeatNotice): void {
+    if (notice.kind === 'workshop' || notice.kind === 'hand' || notice.kind === 'ending') this.lastNotices.set(notice.kind, notice);
     for (const listener of this.seatListeners) listener(notice);
+  }
+
+  /** Notices that describe a state rather than an event: the latest ones, remembered for pages that connect later. */
+  private readonly lastNotices = new Map<SeatNotice['kind'], SeatNotice>();
+
+  /** What a page connecting now must know (session-channel.ts sends it first): the workshop, the hand, who watches and who types. */
+  seatState(): SeatNotice[] {
+    const state = [...this.lastNotices.values()];
+    if (this.viewerCount > 0) state.push({ kind: 'viewers', count: this.viewerCount });
+    if (this.controlRequested) state.push({ kind: 'control', state: 'requested' });
+    else if (this.controller === 'instructor') state.push({ kind: 'control', state: 'instructor' });
+    return state;
   }
 
   onSeatNotice(listener: (notice: SeatNotice) => void): () => void {
@@ -121,8 +134,13 @@ export class Session {
   /** The learner's answer, or the learner taking control back (at any time), or the instructor letting go. */
   setControl(who: 'learner' | 'instructor'): void {
     if (who === 'instructor' && !this.controlRequested && this.controller !== 'instructor') return;
+    const wasRequested = this.controlRequested;
     this.controlRequested = false;
-    if (this.controller === who) return;
+    if (this.controller === who) {
+      // A declined request: control did not change, but whoever shows the request must drop it.
+      if (wasRequested) this.notify({ kind: 'control', state: who });
+      return;
+    }
     this.controller = who;
     this.notify({ kind: 'control', state: who });
     for (const listener of this.controlListeners) listener(who);

@@ -203,6 +203,25 @@ export class TerminalStream {
     return previous;
   }
 
+  /**
+   * A read-only copy of the output for a viewer (terminal-viewer.ts): a snapshot of the screen, the
+   * bytes after it, then every chunk as it comes. Unlike attach() the viewer takes no part in flow
+   * control (a slow viewer is the viewer's problem, never the learner's) and replaces nobody.
+   * Returns a function that stops the copy.
+   */
+  async watch(viewer: TerminalClient): Promise<() => void> {
+    let snap = this.mirror.snapshot();
+    if (!this.log.holds(snap.offset)) {
+      await this.mirror.drained();
+      snap = this.mirror.snapshot();
+    }
+    if (this.disposed) return () => {};
+    // From here to the subscription nothing yields, so no chunk falls between the snapshot and the live copy.
+    viewer.sendSnapshot(snap.offset, snap.data);
+    for (const { offset, bytes } of this.log.read(snap.offset)) viewer.sendOutput(offset, bytes);
+    return this.onOutput((offset, bytes) => viewer.sendOutput(offset, bytes));
+  }
+
   detach(client: TerminalClient): void {
     if (this.client !== client) return;
     this.client = undefined;

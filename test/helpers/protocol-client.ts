@@ -67,6 +67,27 @@ export class ProtocolClient {
     return client;
   }
 
+  /** Opens the session channel (progress, notices, the session's end); resolves on session-ready. */
+  static async openSession(baseUrl: string, token: string): Promise<ProtocolClient> {
+    const client = await ProtocolClient.connect(baseUrl);
+    client.send({ type: 'hello', v: PROTOCOL_VERSION, token, channel: 'session' });
+    await client.waitFor('session-ready', () => client.messages.some((m) => m.type === 'session-ready'));
+    return client;
+  }
+
+  /** Opens a read-only view with a view ticket; resolves on ready (after the snapshot). */
+  static async openView(baseUrl: string, ticket: string, opts: { cols?: number; rows?: number; terminal?: string } = {}): Promise<ProtocolClient> {
+    const client = await ProtocolClient.connect(baseUrl);
+    client.send({ type: 'hello', v: PROTOCOL_VERSION, token: ticket, channel: 'view', terminal: opts.terminal ?? 'main', cols: opts.cols ?? 80, rows: opts.rows ?? 24 });
+    await client.waitFor('ready', () => client.messages.some((m) => m.type === 'ready'));
+    return client;
+  }
+
+  /** Messages of one type, in order. */
+  of<T extends ServerMessage['type']>(type: T): Array<Extract<ServerMessage, { type: T }>> {
+    return this.messages.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+  }
+
   get text(): string { return this.output.toString(); }
 
   send(msg: ClientMessage | Record<string, unknown>): void { this.ws.send(JSON.stringify(msg)); }

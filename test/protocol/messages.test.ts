@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  FRAME_OUTPUT, FRAME_SNAPSHOT, MAX_COLS, decodeBinaryFrame, encodeBinaryFrame, errorMessage,
+  CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, MAX_COLS, closeCodeFor, decodeBinaryFrame, encodeBinaryFrame, errorMessage,
 } from '../../protocol/messages.js';
 import { parseClientMessage } from '../../protocol/validate.js';
 
@@ -10,7 +10,32 @@ const token = 'a'.repeat(43);
 test('a valid hello parses, with terminal defaulting to main', () => {
   const r = parseClientMessage(JSON.stringify({ type: 'hello', v: 1, token, cols: 80, rows: 24 }));
   assert.ok(r.ok);
-  assert.equal(r.ok && r.message.type === 'hello' && r.message.terminal, 'main');
+  assert.equal(r.ok && r.message.type === 'hello' && r.message.channel === 'terminal' && r.message.terminal, 'main');
+});
+
+test('hello names its channel; each channel gets the fields it needs, and says precisely what is missing', () => {
+  const hello = (fields: Record<string, unknown>) => parseClientMessage(JSON.stringify({ type: 'hello', v: 1, token, ...fields }));
+  const s = hello({ channel: 'session' });
+  assert.ok(s.ok && s.message.type === 'hello' && s.message.channel === 'session');
+  const v = hello({ channel: 'view', cols: 100, rows: 30 });
+  assert.ok(v.ok && v.message.type === 'hello' && v.message.channel === 'view' && v.message.terminal === 'main' && v.message.cols === 100);
+  const refused: Array<[Record<string, unknown>, RegExp]> = [
+    [{}, /hello: a terminal hello needs cols and rows/],
+    [{ cols: 80 }, /hello: a terminal hello needs cols and rows/],
+    [{ channel: 'view', rows: 24 }, /hello: a view hello needs cols and rows/],
+    [{ channel: 'view', cols: 80, rows: 24, resumeFrom: 10 }, /a view always starts from a snapshot/],
+    [{ channel: 'session', cols: 80, rows: 24 }, /a session hello carries no cols, rows/],
+    [{ channel: 'session', terminal: 'main' }, /carries no terminal/],
+    [{ channel: 'spy', cols: 80, rows: 24 }, /channel/],
+  ];
+  for (const [fields, pattern] of refused) {
+    const r = hello(fields);
+    assert.equal(r.ok, false, JSON.stringify(fields));
+    if (!r.ok) {
+      assert.equal(r.code, 'bad-message');
+      assert.match(r.message, pattern);
+    }
+  }
 });
 
 test('bad JSON, unknown types, extra fields and out-of-range sizes are each named', () => {
@@ -51,4 +76,7 @@ test('binary frames round-trip their kind, offset and payload', () => {
 test('fatal errors are marked fatal, others not', () => {
   assert.equal(errorMessage('bad-token').fatal, true);
   assert.equal(errorMessage('bad-json').fatal, false);
+  assert.equal(errorMessage('read-only').fatal, false, 'a viewer that types is told, and keeps watching');
+  assert.equal(errorMessage('too-slow').fatal, true);
+  assert.equal(closeCodeFor('too-slow'), CLOSE.tooSlow);
 });

@@ -172,3 +172,29 @@ export const markdownStyles = css`
     font-size: inherit;
   }
 `;
+
+/** A scrolling page of content (lists, forms, tables): `main.list > .list-inner`, `.intro`, fields, tables. */
+export const pageStyles = css`
+  :host { display: flex; flex-direction: column; flex: 1 1 auto; min-height: 0; }
+  main.list { flex: 1 1 auto; min-height: 0; overflow: auto; padding: 2rem 1.25rem 3rem; }
+  .list-inner { width: 100%; max-width: 1120px; margin: 0 auto; }
+  .intro h1 { margin: 0 0 0.375rem; font-size: 1.5rem; letter-spacing: -0.02em; }
+  .intro p { margin: 0 0 1.75rem; color: var(--tl-muted); }
+  a { color: var(--tl-accent); }
+  label.field { display: flex; flex-direction: column; gap: 0.375rem; margin: 0 0 1rem; font-size: 0.875rem; font-weight: 600; }
+  label.field .help { font-weight: 400; color: var(--tl-muted); }
+  input, select, textarea {
+    font: inherit; font-size: 0.9375rem; color: var(--tl-text); background: var(--tl-bg);
+    border: 1px solid var(--tl-border-strong); border-radius: var(--tl-radius-sm); padding: 0.5rem 0.625rem;
+  }
+  input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 2px solid var(--tl-accent); outline-offset: 1px; }
+  .error { color: var(--tl-danger); }
+  .muted { color: var(--tl-muted); }
+  .card {
+    background: var(--tl-surface); border: 1px solid var(--tl-border); border-radius: var(--tl-radius); padding: 1rem 1.25rem; margin: 0 0 1rem;
+  }
+  table { border-collapse: collapse; font-size: 0.875rem; }
+  th, td { border-bottom: 1px solid var(--tl-border); padding: 0.375rem 0.625rem; text-align: left; white-space: nowrap; }
+  th { color: var(--tl-muted); font-weight: 600; }
+  @media (max-width: 600px) { main.list { padding: 1.25rem 0.75rem 2rem; } }
+`;

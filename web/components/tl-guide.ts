@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { LabContent, LabProgress, StepStatus } from '../../protocol/api.js';
-import { checkStep, errorText, getStepSolution } from '../api.js';
+import { checkStep, errorText, getStepSolution, reportHint } from '../api.js';
 import { copyText } from '../clipboard.js';
 import { decorateCodeBlocks, renderMarkdown, type CodeBlock } from '../lab/markdown.js';
 import { buttonStyles, markdownStyles } from './shared-styles.js';
@@ -18,24 +18,18 @@ export interface TypeInputDetail {
 /** Cancelable: whoever types the text calls preventDefault(), so an unhandled event means "not typed". */
 export type TlTypeInputEvent = CustomEvent<TypeInputDetail>;
 
-export interface CheckResultDetail {
-  progress: LabProgress;
-  /** When the check was asked for (Date.now()): a `lab` message newer than that supersedes this. */
-  requestedAt: number;
-}
-export type TlCheckResultEvent = CustomEvent<CheckResultDetail>;
-
 /**
  * The lab guide beside the terminal: title, progress, the steps with their status, the step's
  * text (Markdown with Run and Copy buttons on code blocks), hints one at a time, Check, Show me,
  * the check's feedback, the introduction and the finish page.
  *
- * Progress comes in from outside (`progress`, from the server's `lab` messages): steps turn green
- * by themselves. The guide calls the check and solution APIs itself.
+ * Progress comes in from outside only (`progress`, the session channel's `lab` messages): steps turn
+ * green by themselves, and Check just asks the server to check (its answer is an acknowledgement;
+ * the outcome arrives on the channel like every other change). The guide calls the check, solution
+ * and hint APIs itself; in a workshop (`reportHints`) opening a hint is reported for the instructor's report.
  *
  * @fires tl-type-input - `CustomEvent<TypeInputDetail>` (cancelable): type this into a terminal
  *   (Run on a code block, Show me). The handler calls preventDefault() once it has typed it.
- * @fires tl-check-result - `CustomEvent<CheckResultDetail>`: the progress a Check press answered with.
  */
 @customElement('tl-guide')
 export class TlGuide extends LitElement {
@@ -297,6 +291,8 @@ export class TlGuide extends LitElement {
   @property() session = '';
   /** Session token (Bearer). */
   @property() token = '';
+  /** Tell the server which hints are opened (a workshop seat: the instructor's report counts them). */
+  @property({ type: Boolean }) reportHints = false;
   /** The lab ships a recorded walkthrough: the head offers "Watch the walkthrough". */
   @property({ type: Boolean }) walkthrough = false;
 
@@ -516,8 +512,11 @@ export class TlGuide extends LitElement {
 
   private revealHint(index: number): void {
     const next = new Map(this.hintsShown);
-    next.set(index, (next.get(index) ?? 0) + 1);
+    const hint = next.get(index) ?? 0;
+    next.set(index, hint + 1);
     this.hintsShown = next;
+    // Counted for the report; a failure to tell the server changes nothing for the learner.
+    if (this.reportHints) void reportHint(this.session, this.token, index + 1, hint).catch((err) => console.warn('termlab: hint not reported:', errorText(err)));
     void this.updateComplete.then(() => {
       const hints = this.renderRoot.querySelectorAll<HTMLElement>('.hint');
       this.reveal(hints[hints.length - 1] ?? null, 'end');
@@ -528,10 +527,8 @@ export class TlGuide extends LitElement {
     if (this.checkBusy) return;
     this.checkBusy = true;
     this.actionError = '';
-    const requestedAt = Date.now();
     try {
-      const progress = await checkStep(this.session, this.token);
-      this.emit<CheckResultDetail>('tl-check-result', { progress, requestedAt });
+      await checkStep(this.session, this.token);
     } catch (err) {
       this.actionError = `Could not check: ${errorText(err)}`;
     } finally {
@@ -593,6 +590,5 @@ declare global {
   }
   interface HTMLElementEventMap {
     'tl-type-input': TlTypeInputEvent;
-    'tl-check-result': TlCheckResultEvent;
   }
 }

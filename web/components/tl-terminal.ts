@@ -1,7 +1,6 @@
 import { LitElement, css, html, nothing, unsafeCSS, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import xtermCss from '@xterm/xterm/css/xterm.css';
-import type { LabProgress } from '../../protocol/api.js';
 import type { ReadyMessage } from '../../protocol/messages.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
 import { TerminalController } from '../terminal/terminal-controller.js';
@@ -9,7 +8,6 @@ import { buttonStyles } from './shared-styles.js';
 
 export type TlStatusChangeEvent = CustomEvent<ConnectionStatus>;
 export type TlReadyEvent = CustomEvent<ReadyMessage>;
-export type TlLabProgressEvent = CustomEvent<LabProgress>;
 
 const STATE_LABEL: Record<ConnectionStatus['state'], string> = {
   connecting: 'Connecting…',
@@ -26,8 +24,6 @@ const STATE_LABEL: Record<ConnectionStatus['state'], string> = {
  *
  * @fires tl-status-change - `CustomEvent<ConnectionStatus>` whenever the connection state changes.
  * @fires tl-ready - `CustomEvent<ReadyMessage>` each time the server accepts the connection.
- * @fires tl-lab-progress - `CustomEvent<LabProgress>` for each `lab` message from the server (after
- *   `ready` and on every change of the lab's step progress).
  * @fires tl-back - the person asked to go back to the lab list (offered once the session is gone).
  * @csspart terminal - the box xterm.js renders into
  * @csspart status - the status line
@@ -152,7 +148,6 @@ export class TlTerminal extends LitElement {
       this.emit('tl-status-change', status);
     },
     onReady: (ready) => this.emit('tl-ready', ready),
-    onLabProgress: (progress) => this.emit('tl-lab-progress', progress),
     isActive: () => this.active,
     onResize: (size) => { this.size = size; },
   });
@@ -228,6 +223,5 @@ declare global {
     'tl-status-change': TlStatusChangeEvent;
     'tl-ready': TlReadyEvent;
     'tl-back': CustomEvent<undefined>;
-    'tl-lab-progress': TlLabProgressEvent;
   }
 }

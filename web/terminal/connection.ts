@@ -10,7 +10,7 @@
 // - Heartbeat and reconnect: a ping every HEARTBEAT_MS; three pings without any message in between
 //   mean the socket is dead. Unexpected closes reconnect with backoff for as long as the session lives.
 import type { Terminal } from '@xterm/xterm';
-import { WS_PATH, type LabProgress } from '../../protocol/api.js';
+import { WS_PATH } from '../../protocol/api.js';
 import {
   ACK_EVERY_BYTES, CLOSE, FRAME_SNAPSHOT, HEARTBEAT_MS, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_INPUT_CHARS, MAX_ROWS,
   PROTOCOL_VERSION, decodeBinaryFrame,
@@ -121,9 +121,6 @@ export class TerminalConnection extends Disposable {
   private readonly readyEmitter = this.register(new Emitter<ReadyMessage>());
   /** Fires each time the server accepts the connection (first connect and every reconnect). */
   readonly onReady: IEvent<ReadyMessage> = this.readyEmitter.event;
-  private readonly labEmitter = this.register(new Emitter<LabProgress>());
-  /** Fires with the lab's step progress: after each `ready` and whenever it changes. */
-  readonly onLabProgress: IEvent<LabProgress> = this.labEmitter.event;
 
   private readonly url: string;
   private readonly heartbeatMs: number;
@@ -410,7 +407,7 @@ export class TerminalConnection extends Disposable {
       case 'pong': return;
       case 'error': return this.onServerError(msg);
       case 'exit': return this.end(msg.reason, capitalise(msg.message));
-      case 'lab': return this.labEmitter.fire(msg.progress);
+      // Lab progress travels on the session channel (web/lab/session-channel.ts), not here.
       default:
         console.debug('termlab: ignoring an unknown message', msg);
     }

@@ -2,7 +2,6 @@
 // rendered and is in the document, released when the host leaves it.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Terminal } from '@xterm/xterm';
-import type { LabProgress } from '../../protocol/api.js';
 import type { ReadyMessage } from '../../protocol/messages.js';
 import { DisposableStore } from '../lifecycle.js';
 import { TerminalConnection, type ConnectionStatus, type TerminalConnectionOptions } from './connection.js';
@@ -28,7 +27,6 @@ export interface TerminalControllerOptions {
   connection(): TerminalConnectionOptions | undefined;
   onStatus?(status: ConnectionStatus): void;
   onReady?(ready: ReadyMessage): void;
-  onLabProgress?(progress: LabProgress): void;
   onResize?(size: { cols: number; rows: number }): void;
   /**
    * Whether this is the terminal on show (default: always). Of several terminals on a page, only
@@ -82,7 +80,6 @@ export class TerminalController implements ReactiveController {
       }
     }));
     this.resources.add(connection.onReady((ready) => this.options.onReady?.(ready)));
-    this.resources.add(connection.onLabProgress((progress) => this.options.onLabProgress?.(progress)));
     this.resources.add(view.term.onResize((size) => this.options.onResize?.(size)));
     this.options.onStatus?.(connection.status);
     this.options.onResize?.({ cols: view.term.cols, rows: view.term.rows });

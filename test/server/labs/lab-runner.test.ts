@@ -32,34 +32,45 @@ const api = (s: { id: string; token: string }, path: string, method = 'GET') =>
 test('a finished command turns its step green without a click; mistakes get the check\'s words', async () => {
   const s = await start('hello');
   const c = await ProtocolClient.open(server.url, s.token);
-  await c.waitFor('first lab message', () => lastProgress(c) !== undefined);
-  assert.deepEqual(lastProgress(c)!.steps, ['current', 'pending', 'pending']);
+  // Progress comes on the session channel only (terminal sockets carry none).
+  const ch = await ProtocolClient.openSession(server.url, s.token);
+  await ch.waitFor('first lab message', () => lastProgress(ch) !== undefined);
+  assert.deepEqual(lastProgress(ch)!.steps, ['current', 'pending', 'pending']);
 
   c.type('echo hello > ~/hello.txt\r');
-  await c.waitFor('step 1 done', () => lastProgress(c)?.steps[0] === 'done', 10_000);
-  assert.equal(lastProgress(c)!.current, 1);
+  await ch.waitFor('step 1 done', () => lastProgress(ch)?.steps[0] === 'done', 10_000);
+  assert.equal(lastProgress(ch)!.current, 1);
 
   // A deliberate mistake: copy instead of move.
   c.type('mkdir -p ~/notes && cp ~/hello.txt ~/notes/\r');
-  await c.waitFor('feedback on step 2', () => {
-    const p = lastProgress(c);
+  await ch.waitFor('feedback on step 2', () => {
+    const p = lastProgress(ch);
     return p?.feedback?.step === 1 && !p.feedback.passed && !p.checking;
   }, 10_000);
-  assert.match(lastProgress(c)!.feedback!.message, /hello\.txt is still in \/root: move it/);
+  assert.match(lastProgress(ch)!.feedback!.message, /hello\.txt is still in \/root: move it/);
 
-  // The Check button answers with the progress after the check.
-  const checked = await (await api(s, '/check', 'POST')).json() as LabProgress;
-  assert.equal(checked.current, 1);
-  assert.equal(checked.feedback?.passed, false);
+  // The Check button is acknowledged; its outcome arrives on the channel like any other check's.
+  const before = ch.of('lab').length;
+  const earlier = lastProgress(ch)!.feedback!.at;
+  const checked = await api(s, '/check', 'POST');
+  assert.equal(checked.status, 202);
+  assert.deepEqual(await checked.json(), { accepted: true });
+  await ch.waitFor('the checked progress', () => ch.of('lab').slice(before).some((m) => !m.progress.checking && (m.progress.feedback?.at ?? 0) > earlier), 10_000);
+  assert.equal(lastProgress(ch)!.current, 1);
+  assert.equal(lastProgress(ch)!.feedback?.passed, false);
+  assert.equal(c.of('lab').length, 0, 'no progress on the terminal socket');
   c.close();
+  ch.close();
 
   // Reconnect: progress is kept.
   const again = await ProtocolClient.open(server.url, s.token);
-  await again.waitFor('lab message', () => lastProgress(again) !== undefined);
-  assert.deepEqual(lastProgress(again)!.steps, ['done', 'current', 'pending']);
+  const ch2 = await ProtocolClient.openSession(server.url, s.token);
+  await ch2.waitFor('lab message', () => lastProgress(ch2) !== undefined);
+  assert.deepEqual(lastProgress(ch2)!.steps, ['done', 'current', 'pending']);
   again.type('rm ~/hello.txt\r');
-  await again.waitFor('step 2 done', () => lastProgress(again)?.steps[1] === 'done', 10_000);
+  await ch2.waitFor('step 2 done', () => lastProgress(ch2)?.steps[1] === 'done', 10_000);
   again.close();
+  ch2.close();
 });
 
 test('the guide gets the text and hints, never checks or setups; show-me gets the solution', async () => {
@@ -80,13 +91,15 @@ test('the guide gets the text and hints, never checks or setups; show-me gets th
 test('finishing every step finishes the lab', async () => {
   const s = await start('hello');
   const c = await ProtocolClient.open(server.url, s.token);
+  const ch = await ProtocolClient.openSession(server.url, s.token);
   c.type('echo hello > ~/hello.txt\r');
-  await c.waitFor('step 1 done', () => lastProgress(c)?.steps[0] === 'done', 10_000);
+  await ch.waitFor('step 1 done', () => lastProgress(ch)?.steps[0] === 'done', 10_000);
   c.type('mkdir ~/notes; mv ~/hello.txt ~/notes/; sleep 1000 &\r');
   // One command completes steps 2 and 3: after a pass the next step is checked at once.
-  await c.waitFor('finished', () => lastProgress(c)?.finished === true, 15_000).catch((err) => { throw new Error(`${err.message}\nprogress: ${JSON.stringify(lastProgress(c))}`); });
-  assert.deepEqual(lastProgress(c)!.steps, ['done', 'done', 'done']);
+  await ch.waitFor('finished', () => lastProgress(ch)?.finished === true, 15_000).catch((err) => { throw new Error(`${err.message}\nprogress: ${JSON.stringify(lastProgress(ch))}`); });
+  assert.deepEqual(lastProgress(ch)!.steps, ['done', 'done', 'done']);
   c.close();
+  ch.close();
 });
 
 test("port links reach the session's own box, and only with its cookie", async () => {

@@ -1,0 +1,37 @@
+// The session channel: one socket per learner page carrying everything about the session that is
+// not a terminal's bytes (docs/protocol.md). Lab progress used to arrive on every terminal socket,
+// so a page with two terminals heard each change twice and the Check button answered by yet another
+// route; now this channel is the one source of truth the page (and through the session, the
+// workshop dashboard) follows.
+import type { ExitReason, ServerMessage } from '../../protocol/messages.js';
+import type { Session } from './session.js';
+
+/** Where the channel's messages go: the socket that said a `session` hello. */
+export interface SessionChannelSocket {
+  send(msg: ServerMessage): void;
+  /** The session ended: tell the page why and close. */
+  exit(reason: ExitReason): void;
+}
+
+export class SessionChannel {
+  private readonly unsubscribe: Array<() => void>;
+
+  /** Subscribes first, then sends the state as it is now, so no change can fall between the two. */
+  constructor(readonly session: Session, socket: SessionChannelSocket) {
+    this.unsubscribe = [
+      session.onEnd((reason) => socket.exit(reason)),
+      session.runner.onChange((progress) => socket.send({ type: 'lab', progress })),
+      session.onSeatNotice((notice) => socket.send({ type: 'seat', notice })),
+      // Notices are errors that are never fatal (disk-nearly-full): the page shows them and goes on.
+      session.onNotice((code, message) => socket.send({ type: 'error', code, message, fatal: false })),
+    ];
+    socket.send({ type: 'session-ready', session: session.id, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs });
+    socket.send({ type: 'lab', progress: session.runner.progress() });
+    // A page that reconnects learns what it missed: who watches, who types, the workshop's state.
+    for (const notice of session.seatState()) socket.send({ type: 'seat', notice });
+  }
+
+  dispose(): void {
+    this.unsubscribe.splice(0).forEach((off) => off());
+  }
+}

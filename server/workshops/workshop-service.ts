@@ -1,0 +1,446 @@
+// Workshops from creation to report: admitting a workshop the server can hold, warming its boxes,
+// seating learners, the instructor's actions, and the end at endsAt (after a warning on every page).
+// HTTP is in server/http/workshop-routes.ts; a running workshop's seats and rows are in room.ts.
+import type { JoinResponse, ReportRow, SeatNotice, WorkshopJoinInfo, WorkshopRole, WorkshopState } from '../../protocol/workshops.js';
+import type { Config } from '../config.js';
+import type { Lab } from '../labs/lab-loader.js';
+import type { Logger } from '../log.js';
+import type { RecordingService } from '../recordings/recording-service.js';
+import type { SessionManager } from '../sessions/session-manager.js';
+import type { Session } from '../sessions/session.js';
+import { seatsThatFit, type Fit } from './capacity.js';
+import { EventLog } from './event-log.js';
+import { reportRows } from './report.js';
+import { Room, phaseOf } from './room.js';
+import { freshSteps } from './seat-steps.js';
+import { hashKey, keyMatches, newJoinCode, newKey, newWorkshopId } from './secrets.js';
+import type { SeatRecord, WorkshopRecord, WorkshopStore } from './workshop-store.js';
+
+/** A refused request: its HTTP status, a code for programs and a sentence for people. */
+export class WorkshopError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) { super(message); }
+}
+
+/** How often time-driven changes are looked for: opening, warm-up, stuck seats, the warning and the end. */
+const TICK_MS = 250;
+
+export interface NewWorkshop { title: string; labs: string[]; seats: number; startsAt: number; endsAt: number; paced: boolean }
+
+export class WorkshopService {
+  private readonly rooms = new Map<string, Room>();
+  /** Seats whose session is being made, so a double-clicked Join makes one box. */
+  private readonly seating = new Map<string, Promise<Session>>();
+  private readonly ending = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  readonly events: EventLog;
+
+  constructor(
+    private readonly config: Config,
+    readonly store: WorkshopStore,
+    private readonly sessions: SessionManager,
+    private readonly recordings: RecordingService,
+    private readonly labs: () => Map<string, Lab>,
+    private readonly log: Logger,
+  ) {
+    this.events = new EventLog(store, config.workshops.eventsKept);
+  }
+
+  private get settings(): Config['workshops'] { return this.config.workshops; }
+
+  start(): void {
+    // Workshops that outlived a restart: their boxes are gone (leftovers are removed at start), their
+    // seats and history are not; learners who come back get new boxes on the same seats.
+    for (const w of this.store.unfinished()) this.rooms.set(w.id, this.newRoom(w));
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const room of this.rooms.values()) room.detachAll();
+    await Promise.all(this.ending.values());
+  }
+
+  private newRoom(w: WorkshopRecord): Room {
+    return new Room(w, { store: this.store, sessions: this.sessions, labs: this.labs, settings: this.settings, events: this.events });
+  }
+
+  /** The live room, or a read-only one for an ended workshop (its report). */
+  room(id: string): Room | undefined {
+    const live = this.rooms.get(id);
+    if (live) return live;
+    const w = this.store.workshop(id);
+    return w && this.newRoom(w);
+  }
+
+  /** Live rooms (metrics). */
+  liveRooms(): Room[] { return [...this.rooms.values()]; }
+
+  // ---- creating ----
+
+  /** How many seats of these labs the server can hold between these times, beside other workshops. */
+  fits(labs: string[], startsAt: number, endsAt: number): Fit {
+    const seatMb = (ids: string[]): number => Math.max(...ids.map((l) => this.sessions.costMb(l)));
+    return seatsThatFit({
+      config: this.config, seatMb: seatMb(labs), startsAt, endsAt,
+      others: this.store.unfinished().map((w) => ({ w, seatMb: seatMb(w.labs) })),
+    });
+  }
+
+  create(req: NewWorkshop): { record: WorkshopRecord; instructorKey: string; assistantKey: string } {
+    for (const id of req.labs) if (!this.labs().has(id)) throw new WorkshopError(400, 'no-such-lab', `there is no lab "${id}": GET /api/labs lists them`);
+    const { fits, why } = this.fits(req.labs, req.startsAt, req.endsAt);
+    if (req.seats > fits) {
+      throw new WorkshopError(409, 'too-many-seats', `this server can hold ${fits} seat${fits === 1 ? '' : 's'} for this workshop: ${why}; ask for ${fits} or fewer`, { fits });
+    }
+    let code = newJoinCode();
+    while (this.store.codeTaken(code)) code = newJoinCode();
+    const instructorKey = newKey();
+    const assistantKey = newKey();
+    const record: WorkshopRecord = {
+      id: newWorkshopId(), code, title: req.title, labs: req.labs, seats: req.seats, startsAt: req.startsAt, endsAt: req.endsAt,
+      paced: req.paced, unlockedStep: req.paced ? 1 : undefined, instructorHash: hashKey(instructorKey), assistantHash: hashKey(assistantKey),
+      phase: Date.now() >= req.startsAt ? 'open' : 'scheduled', createdAt: Date.now(),
+    };
+    this.store.createWorkshop(record);
+    const room = this.newRoom(record);
+    this.rooms.set(record.id, room);
+    this.log.info({ workshop: record.id, seats: record.seats, labs: record.labs, startsAt: record.startsAt, endsAt: record.endsAt }, 'workshop created');
+    this.tick();
+    return { record, instructorKey, assistantKey };
+  }
+
+  /** The role a workshop key gives (from its cookie), or, without one, the learner's if they hold a seat. */
+  role(id: string, key: string | undefined, learner: string): { role: WorkshopRole; seat?: string } | undefined {
+    const w = this.store.workshop(id);
+    if (!w) return undefined;
+    if (key && keyMatches(key, w.instructorHash)) return { role: 'instructor' };
+    if (key && keyMatches(key, w.assistantHash)) return { role: 'assistant' };
+    const seat = this.store.seatOf(id, learner);
+    return seat ? { role: 'learner', seat: seat.seat } : undefined;
+  }
+
+  /** Which key a link carries: instructor, assistant, or neither. */
+  keyRole(id: string, key: string): 'instructor' | 'assistant' | undefined {
+    const w = this.store.workshop(id);
+    if (!w) return undefined;
+    if (keyMatches(key, w.instructorHash)) return 'instructor';
+    if (keyMatches(key, w.assistantHash)) return 'assistant';
+    return undefined;
+  }
+
+  // ---- learners ----
+
+  joinInfo(code: string, learner: string): WorkshopJoinInfo | undefined {
+    const w = this.store.byCode(code);
+    if (!w) return undefined;
+    const room = this.room(w.id)!;
+    return {
+      code: w.code, title: w.title, labs: w.labs.map((id) => ({ id, title: this.labs().get(id)?.title ?? id })),
+      seats: w.seats, taken: room.seats.size, phase: phaseOf(w, Date.now()), startsAt: w.startsAt, endsAt: w.endsAt,
+      mySeat: this.store.seatOf(w.id, learner)?.seat,
+    };
+  }
+
+  async join(code: string, learner: string, name: string): Promise<JoinResponse> {
+    const w = this.store.byCode(code);
+    if (!w) throw new WorkshopError(404, 'no-workshop', 'no workshop has this code: check it with your instructor');
+    const now = Date.now();
+    const phase = phaseOf(w, now);
+    if (phase === 'ended') throw new WorkshopError(410, 'ended', `this workshop ended at ${new Date(w.endsAt).toISOString()}`);
+    if (phase === 'scheduled') {
+      throw new WorkshopError(409, 'not-open', `this workshop opens at ${new Date(w.startsAt).toISOString()}: come back then`, { startsAt: w.startsAt });
+    }
+    const room = this.rooms.get(w.id)!;
+    let seat = this.store.seatOf(w.id, learner);
+    if (seat) {
+      seat = room.seats.get(seat.seat) ?? seat;
+      if (name && name !== seat.name) {
+        seat.name = name;
+        room.save(seat);
+      }
+    } else {
+      const lab = w.labs[0]!;
+      seat = this.store.takeSeat(w.id, w.seats, {
+        learner, name, joinedAt: now, lab, hand: false, steps: freshSteps(this.labs().get(lab)?.steps.length ?? 0), past: {}, recordings: [],
+      });
+      // Refused before any box is touched: a full room costs the server nothing.
+      if (!seat) throw new WorkshopError(409, 'full', `full (${w.seats}/${w.seats})`, { seats: w.seats, taken: w.seats });
+      room.seats.set(seat.seat, seat);
+      room.save(seat);
+      this.log.info({ workshop: w.id, seat: seat.seat }, 'learner seated');
+    }
+    const session = await this.seatSession(room, seat);
+    return { workshop: w.id, seat: seat.seat, name: seat.name, session: session.info() };
+  }
+
+  /** The seat's live session, or a new one (from the workshop's warm boxes when there are). */
+  private seatSession(room: Room, seat: SeatRecord, replace = false): Promise<Session> {
+    const live = room.sessionOf(seat);
+    if (live && !live.endReason && !replace) return Promise.resolve(live);
+    const key = `${room.id}/${seat.seat}`;
+    const pending = this.seating.get(key);
+    if (pending) return pending;
+    const making = (async () => {
+      const session = await this.sessions.create(seat.lab, { workshop: room.id, gate: room.gate });
+      // The workshop ended while the box started: a seat's session is exempt from the idle timeout,
+      // so it must not outlive its workshop.
+      if (this.ending.has(room.id)) {
+        await this.sessions.end(session, 'ended');
+        throw new WorkshopError(410, 'ended', 'this workshop has ended');
+      }
+      room.attach(seat, session);
+      room.save(seat);
+      session.notify(room.workshopNotice(Date.now()));
+      this.warm(room);
+      return session;
+    })().finally(() => this.seating.delete(key));
+    this.seating.set(key, making);
+    return making;
+  }
+
+  /** The seat a learner's session holds, with its room. */
+  seatOf(session: Session): { room: Room; seat: SeatRecord } | undefined {
+    const room = session.workshop ? this.rooms.get(session.workshop) : undefined;
+    const seat = room?.seatOfSession(session.id);
+    return room && seat ? { room, seat } : undefined;
+  }
+
+  /**
+   * What a seated learner's page should know on (re)attaching: the workshop's title, end and pace
+   * (the session channel sends it after session-ready), or undefined for a session that is no seat.
+   */
+  currentNotice(session: Session): SeatNotice | undefined {
+    const found = this.seatOf(session);
+    return found?.room.workshopNotice(Date.now());
+  }
+
+  /**
+   * A learner who finished the seat's lab moves on to the workshop's next one: a new session (a new
+   * box) on the same seat; the finished lab's steps stay in the seat's history and the report.
+   */
+  async nextLab(session: Session): Promise<JoinResponse> {
+    const found = this.seatOf(session);
+    if (!found) throw new WorkshopError(404, 'no-seat', 'this session is not a workshop seat');
+    const { room, seat } = found;
+    const next = room.w.labs[room.w.labs.indexOf(seat.lab) + 1];
+    if (!next) throw new WorkshopError(409, 'last-lab', 'this is the workshop\'s last lab');
+    const progress = session.runner.progress();
+    if (!progress.finished) {
+      throw new WorkshopError(409, 'not-finished', `finish this lab first: ${progress.current} of ${progress.steps.length} steps done`);
+    }
+    seat.past[seat.lab] = seat.steps;
+    seat.lab = next;
+    seat.steps = freshSteps(this.labs().get(next)?.steps.length ?? 0);
+    room.save(seat);
+    const fresh = await this.seatSession(room, seat, true);
+    await this.sessions.end(session, 'ended');
+    this.log.info({ workshop: room.id, seat: seat.seat, lab: next }, 'seat moved to the next lab');
+    return { workshop: room.id, seat: seat.seat, name: seat.name, session: fresh.info() };
+  }
+
+  hand(session: Session, raised: boolean): void {
+    const found = this.seatOf(session);
+    if (!found) throw new WorkshopError(404, 'no-seat', 'this session is not a workshop seat');
+    found.seat.hand = raised;
+    found.room.save(found.seat);
+    session.notify({ kind: 'hand', raised });
+  }
+
+  hint(session: Session, step: number, hint: number | undefined): void {
+    const found = this.seatOf(session);
+    if (!found) throw new WorkshopError(404, 'no-seat', 'this session is not a workshop seat');
+    const labStep = session.lab.steps[step];
+    if (!labStep) throw new WorkshopError(404, 'no-step', `this lab has steps 1 to ${session.lab.steps.length}`);
+    found.room.noteHint(found.seat, step, hint, labStep.hints.length);
+  }
+
+  // ---- the room, for instructors and assistants ----
+
+  state(id: string, role: WorkshopRole, seat?: string): WorkshopState {
+    return this.room(id)!.state(role, seat);
+  }
+
+  private liveRoom(id: string): Room {
+    const room = this.rooms.get(id);
+    if (!room) throw new WorkshopError(410, 'ended', 'this workshop has ended: its report is still available');
+    return room;
+  }
+
+  private seatIn(room: Room, seatId: string): SeatRecord {
+    const seat = room.seats.get(seatId);
+    if (!seat) throw new WorkshopError(404, 'no-seat', `seat ${seatId} is not taken in this workshop`);
+    return seat;
+  }
+
+  private liveSeatSession(room: Room, seatId: string): Session {
+    const session = room.sessionOf(this.seatIn(room, seatId));
+    if (!session) throw new WorkshopError(409, 'seat-offline', `seat ${seatId} has no running box now (the learner gets one when they open the workshop again)`);
+    return session;
+  }
+
+  broadcast(id: string, message: string): void {
+    const room = this.liveRoom(id);
+    const at = Date.now();
+    room.notifyAll({ kind: 'broadcast', message, at });
+    room.publish({ type: 'broadcast', message, at });
+  }
+
+  extend(id: string, minutes: number): number {
+    const room = this.liveRoom(id);
+    room.w.endsAt += minutes * 60_000;
+    this.store.update(id, { endsAt: room.w.endsAt });
+    room.warned = false;
+    this.announce(room);
+    return room.w.endsAt;
+  }
+
+  pace(id: string, unlockedStep: number): void {
+    const room = this.liveRoom(id);
+    room.w.unlockedStep = unlockedStep;
+    this.store.update(id, { unlockedStep });
+    this.announce(room);
+    // Work done ahead while a step was locked counts as soon as it opens.
+    for (const session of room.liveSessions()) void session.runner.check('command');
+  }
+
+  /** Every page's countdown and the dashboards hear the workshop's times and pace. */
+  private announce(room: Room): void {
+    const now = Date.now();
+    room.notifyAll(room.workshopNotice(now));
+    room.publish(room.workshopEvent(now));
+  }
+
+  /** A new box for the seat (from the reserve when there is one); the seat's history stays. */
+  async reset(id: string, seatId: string): Promise<Session> {
+    const room = this.liveRoom(id);
+    const seat = this.seatIn(room, seatId);
+    const old = room.sessionOf(seat);
+    const fresh = await this.seatSession(room, seat, true);
+    // The learner's page sees its old session end and joins again, landing in the new box.
+    if (old) await this.sessions.end(old, 'ended');
+    this.log.info({ workshop: id, seat: seatId }, 'seat reset');
+    return fresh;
+  }
+
+  control(id: string, seatId: string, on: boolean): void {
+    const session = this.liveSeatSession(this.liveRoom(id), seatId);
+    if (on) session.requestControl();
+    else session.setControl('learner');
+  }
+
+  viewTicket(id: string, seatId: string, role: 'instructor' | 'assistant'): { ticket: string; terminals: string[] } {
+    const session = this.liveSeatSession(this.liveRoom(id), seatId);
+    const ticket = this.sessions.viewTickets.issue({ session: session.id, workshop: id, role });
+    return { ticket, terminals: session.lab.terminals.map((t) => t.id) };
+  }
+
+  lowerHand(id: string, seatId: string): void {
+    const room = this.liveRoom(id);
+    const seat = this.seatIn(room, seatId);
+    seat.hand = false;
+    room.save(seat);
+    room.sessionOf(seat)?.notify({ kind: 'hand', raised: false });
+  }
+
+  /** Ends the workshop after the warning (now + the warning time, unless it ends sooner anyway). */
+  endSoon(id: string): number {
+    const room = this.liveRoom(id);
+    const at = Math.min(room.w.endsAt, Date.now() + this.settings.endWarningMs);
+    if (at !== room.w.endsAt) {
+      room.w.endsAt = at;
+      this.store.update(id, { endsAt: at });
+      room.warned = false;
+      this.announce(room);
+    }
+    this.tick();
+    return at;
+  }
+
+  /** Resolves when the workshop has ended (tests, and the end route when it ends at once). */
+  ended(id: string): Promise<void> { return this.ending.get(id) ?? Promise.resolve(); }
+
+  report(id: string): ReportRow[] {
+    const room = this.room(id)!;
+    return reportRows([...room.seats.values()], room.w.labs, this.labs(), (seat) => {
+      const last = seat.recordings.map((r) => this.recordings.store.get(r)).filter((r) => r !== undefined).at(-1);
+      return last ? `/watch/${last.share}` : undefined;
+    }, room.w.phase === 'ended' ? Math.min(Date.now(), room.w.endsAt) : Date.now());
+  }
+
+  // ---- time ----
+
+  private tick(): void {
+    const now = Date.now();
+    for (const room of this.rooms.values()) {
+      if (this.ending.has(room.id)) continue;
+      const stored = room.w.phase;
+      const phase = phaseOf(room.w, now);
+      if (phase !== stored) {
+        room.w.phase = phase;
+        this.store.update(room.id, { phase });
+        this.announce(room);
+      }
+      if (now >= room.w.endsAt) {
+        this.finish(room);
+        continue;
+      }
+      if (now >= room.w.startsAt - this.settings.warmLeadMs) this.warm(room);
+      if (!room.warned && now >= room.w.endsAt - this.settings.endWarningMs) {
+        room.warned = true;
+        room.notifyAll({ kind: 'ending', at: room.w.endsAt });
+      }
+      this.noteRecordings(room);
+      // The dashboard's "warm boxes" counter follows the warm-up as it goes.
+      const warm = this.sessions.reservedBoxes(room.id);
+      if (warm !== room.warmSent) {
+        room.warmSent = warm;
+        room.publish(room.workshopEvent(now));
+      }
+      room.refresh(now);
+    }
+  }
+
+  /** Keeps the workshop's warm boxes at the seats still free plus the reserve. */
+  private warm(room: Room): void {
+    const lab = this.labs().get(room.w.labs[0]!);
+    if (!lab || !this.sessions.poolable(lab.id) || this.ending.has(room.id)) return;
+    const target = room.w.seats - room.seats.size + this.settings.reserve;
+    this.sessions.reserve(room.id, lab.profile, target, this.settings.warmParallel);
+  }
+
+  /** Recordings a seat started become its report link. */
+  private noteRecordings(room: Room): void {
+    for (const seat of room.seats.values()) {
+      if (!seat.session) continue;
+      const ids = Object.values(this.recordings.runningFor(seat.session)).filter((r) => !seat.recordings.includes(r));
+      if (ids.length === 0) continue;
+      seat.recordings.push(...ids);
+      room.save(seat);
+    }
+  }
+
+  /** The end: sessions end (recordings close with them), boxes and warm boxes are destroyed. */
+  private finish(room: Room): void {
+    if (this.ending.has(room.id)) return;
+    const done = (async () => {
+      room.w.phase = 'ended';
+      this.store.update(room.id, { phase: 'ended' });
+      const sessions = room.liveSessions();
+      this.noteRecordings(room);
+      room.detachAll();
+      await Promise.all([
+        ...sessions.map((s) => this.sessions.end(s, 'ended')),
+        this.sessions.releaseReserve(room.id),
+      ]);
+      for (const seat of room.seats.values()) {
+        seat.session = undefined;
+        room.save(seat);
+      }
+      room.publish(room.workshopEvent(Date.now()));
+      this.rooms.delete(room.id);
+      this.log.info({ workshop: room.id, seats: room.seats.size }, 'workshop ended');
+    })().catch((err: Error) => this.log.error({ err, workshop: room.id }, 'ending the workshop failed'));
+    this.ending.set(room.id, done);
+  }
+}

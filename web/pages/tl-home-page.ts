@@ -1,0 +1,90 @@
+import { LitElement, css, html } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { getSession } from '../api.js';
+import { pageStyles } from '../components/shared-styles.js';
+import type { TlSessionStartEvent } from '../components/tl-lab-list.js';
+import { clearSession, loadSession, saveSession, type StoredSession } from '../session-store.js';
+import type { TlSessionLeaveEvent } from './tl-lab-page.js';
+import '../components/tl-lab-list.js';
+import '../components/tl-join-box.js';
+import './tl-lab-page.js';
+
+/**
+ * "/": the running lab of this tab (kept in sessionStorage, so a reload rejoins it), or else the
+ * lab list with a box to join a workshop by its code.
+ * @fires tl-session-change - a lab started or ended (the header follows).
+ */
+@customElement('tl-home-page')
+export class TlHomePage extends LitElement {
+  static override styles = [pageStyles, css`
+    .list-head { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-end; justify-content: space-between; margin-bottom: 1.75rem; }
+    .list-head .intro p { margin: 0; }
+  `];
+
+  @state() private session: StoredSession | undefined = loadSession();
+  @state() private notice = '';
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.session) void this.checkRestored(this.session);
+  }
+
+  /** After a reload: a session that is gone shows the list instead of a terminal that cannot connect. */
+  private async checkRestored(restored: StoredSession): Promise<void> {
+    try {
+      const info = await getSession(restored.id, restored.token);
+      if (this.session !== restored) return;
+      if (!info) {
+        this.leave('Your previous lab session has ended. Start a lab to get a new one.');
+      } else if (info.expiresAt !== restored.expiresAt || !restored.terminals) {
+        this.setSession({ ...restored, expiresAt: info.expiresAt, terminals: restored.terminals ?? info.terminals });
+      }
+    } catch {
+      // Server unreachable: the terminal keeps trying to reconnect and says so.
+    }
+  }
+
+  private setSession(session: StoredSession | undefined): void {
+    this.session = session;
+    if (session) saveSession(session);
+    else clearSession();
+    this.dispatchEvent(new CustomEvent('tl-session-change', { bubbles: true, composed: true }));
+  }
+
+  private onSessionStart(ev: TlSessionStartEvent): void {
+    const { session, lab } = ev.detail;
+    this.notice = '';
+    this.setSession({
+      id: session.id, token: session.token, lab: lab.id, title: lab.title, expiresAt: session.expiresAt,
+      terminals: session.terminals.length > 0 ? session.terminals : undefined,
+    });
+  }
+
+  private leave(notice = ''): void {
+    this.setSession(undefined);
+    this.notice = notice;
+  }
+
+  protected override render() {
+    const session = this.session;
+    if (session) {
+      return html`<tl-lab-page .session=${session}
+                               @tl-session-update=${(ev: CustomEvent<StoredSession>) => this.setSession(ev.detail)}
+                               @tl-session-leave=${(ev: TlSessionLeaveEvent) => this.leave(ev.detail.notice)}></tl-lab-page>`;
+    }
+    return html`<main class="list"><div class="list-inner">
+      <div class="list-head">
+        <div class="intro">
+          <h1>Labs</h1>
+          <p>Pick a lab to get a fresh sandbox with a terminal in your browser.</p>
+        </div>
+        <tl-join-box></tl-join-box>
+      </div>
+      <tl-lab-list .notice=${this.notice} @tl-session-start=${this.onSessionStart}></tl-lab-list>
+    </div></main>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap { 'tl-home-page': TlHomePage }
+}

@@ -1,0 +1,239 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { keyed } from 'lit/directives/keyed.js';
+import type { LabContent, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
+import type { SeatNotice } from '../../protocol/workshops.js';
+import { ApiRequestError, errorText, getLab, listLabs } from '../api.js';
+import { ClockController } from '../controllers/clock-controller.js';
+import { SplitterController } from '../controllers/splitter-controller.js';
+import { applySeatNotice, type SeatState } from '../lab/seat-state.js';
+import { SessionChannel } from '../lab/session-channel.js';
+import { clearSession, type StoredSession } from '../session-store.js';
+import { buttonStyles } from '../components/shared-styles.js';
+import type { TlTypeInputEvent } from '../components/tl-guide.js';
+import type { TlLabTerminals } from '../components/tl-lab-terminals.js';
+import type { TlRecordingsChangeEvent } from '../components/tl-record-toggle.js';
+import type { TlReadyEvent, TlStatusChangeEvent } from '../components/tl-terminal.js';
+import '../components/tl-guide.js';
+import '../components/tl-lab-bar.js';
+import '../components/tl-lab-terminals.js';
+import '../components/tl-seat-notices.js';
+
+export type { TlSessionLeaveEvent } from '../components/tl-lab-bar.js';
+
+type GuideState = 'loading' | 'ready' | 'error' | 'none';
+
+/** A session notice stays this long. */
+const NOTICE_MS = 10_000;
+
+/**
+ * The running lab: its bar (title, Record, time left, End lab; a seat's hand and "being viewed"),
+ * a workshop's notices, the guide on the left and the terminals on the right, split by a draggable bar.
+ *
+ * Progress and workshop notices come from the session channel only (web/lab/session-channel.ts).
+ * @fires tl-session-update - `CustomEvent<StoredSession>`: the stored session changed (its expiry).
+ * @fires tl-session-leave - `CustomEvent<{notice}>`: back to the lab list.
+ */
+@customElement('tl-lab-page')
+export class TlLabPage extends LitElement {
+  static override styles = [buttonStyles, css`
+    :host { display: flex; flex-direction: column; flex: 1 1 auto; min-height: 0; position: relative; }
+    tl-seat-notices { flex: none; padding: 0.75rem 0.75rem 0; }
+    .banner {
+      flex: none; margin: 0.75rem 0.75rem 0; padding: 0.625rem 0.875rem; border-radius: var(--tl-radius-sm);
+      border: 1px solid var(--tl-border-strong); background: var(--tl-surface-2);
+    }
+    .banner.ended { border-color: var(--tl-danger-border); background: var(--tl-danger-bg); }
+    /* Over the page, not in its flow: a passing notice must not resize the terminal. */
+    .banner.notice { position: absolute; z-index: 5; top: 3.5rem; right: 0.75rem; max-width: min(30rem, 80vw); margin: 0; border-color: var(--tl-warn); }
+    main { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: row; padding: 0.75rem; }
+    main.dragging { cursor: col-resize; user-select: none; }
+    /* The placeholder and the guide take exactly the same room: the terminal does not resize when one replaces the other. */
+    tl-guide, .guide-placeholder { flex: 0 0 var(--guide-width, 38%); min-width: 260px; box-sizing: border-box; }
+    .guide-placeholder {
+      display: flex; flex-direction: column; align-items: flex-start; gap: 0.75rem; padding: 1rem; font-size: 0.875rem;
+      color: var(--tl-muted); background: var(--tl-surface); border: 1px solid var(--tl-border); border-radius: var(--tl-radius);
+    }
+    .guide-placeholder .loading { display: inline-flex; align-items: center; gap: 0.5rem; }
+    .splitter { flex: none; width: 0.75rem; cursor: col-resize; position: relative; touch-action: none; }
+    .splitter::after {
+      content: ''; position: absolute; top: 0; bottom: 0; left: calc(50% - 1px); width: 2px; border-radius: 1px;
+      background: transparent; transition: background-color 120ms;
+    }
+    .splitter:hover::after, .splitter:focus-visible::after, .dragging .splitter::after { background: var(--tl-accent); }
+    .splitter:focus-visible { outline: none; }
+    tl-lab-terminals { flex: 1 1 auto; }
+    @media (max-width: 720px) {
+      main { flex-direction: column; gap: 0.5rem; }
+      tl-guide, .guide-placeholder { flex: 0 0 50%; min-width: 0; min-height: 0; }
+      .splitter { display: none; }
+      tl-lab-terminals { min-height: 200px; }
+    }
+    @media (max-width: 600px) { main { padding: 0.375rem; } }
+  `];
+
+  @property({ attribute: false }) session!: StoredSession;
+
+  @state() private lab: LabContent | undefined;
+  @state() private guideState: GuideState = 'loading';
+  @state() private progress: LabProgress | undefined;
+  @state() private seat: SeatState | undefined;
+  /** The session is over (said by the channel or a terminal). */
+  @state() private ended = '';
+  @state() private walkthrough = false;
+  @state() private recorded: ReadonlySet<string> = new Set();
+  @state() private active: LabTerminalInfo | undefined;
+  @state() private notice = '';
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  @query('tl-lab-terminals') private terminalsElement!: TlLabTerminals;
+
+  private readonly clock = new ClockController(this);
+  private readonly splitter = new SplitterController(this, {
+    initial: 38, min: 24, max: 62, key: 'termlab.guideWidth', controls: 'guide', label: 'Resize the guide',
+  });
+  private readonly channel = new SessionChannel(this, {
+    token: () => this.session?.token,
+    onProgress: (progress) => { this.progress = progress; },
+    onSeatNotice: (notice) => this.onSeatNotice(notice),
+    onNotice: (message) => this.showNotice(message),
+    onEnded: (_reason, message) => this.onEnded(message),
+  });
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const before = changed.get('session') as StoredSession | undefined;
+    if (changed.has('session') && before?.id !== this.session.id) {
+      this.lab = undefined;
+      this.progress = undefined;
+      this.seat = undefined;
+      this.ended = '';
+      this.recorded = new Set();
+      this.active = undefined;
+      if (before) this.channel.restart();
+      void this.loadGuide();
+    }
+  }
+
+  /** A passing notice about the session (the box's disk nearly full...), shown for a while. */
+  private showNotice(message: string): void {
+    this.notice = message.charAt(0).toUpperCase() + message.slice(1);
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { this.notice = ''; }, NOTICE_MS);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.noticeTimer);
+  }
+
+  private onSeatNotice(notice: SeatNotice): void {
+    this.seat = applySeatNotice(this.seat, notice);
+    if (notice.kind === 'workshop' && notice.phase === 'ended') this.onEnded('The workshop has ended. Thank you for taking part!');
+  }
+
+  private onEnded(message: string): void {
+    if (this.ended) return;
+    this.ended = message || 'The lab session has ended.';
+    clearSession(); // a reload shows the list, not a lab that cannot connect
+  }
+
+  /** Fetches the guide's content. A server without guides (404) shows the terminal alone. */
+  private async loadGuide(): Promise<void> {
+    const session = this.session;
+    this.guideState = 'loading';
+    void this.loadWalkthroughFlag(session);
+    try {
+      const lab = await getLab(session.id, session.token);
+      if (this.session.id !== session.id) return;
+      this.lab = lab;
+      this.guideState = 'ready';
+    } catch (err) {
+      if (this.session.id !== session.id) return;
+      this.guideState = err instanceof ApiRequestError && err.status === 404 ? 'none' : 'error';
+      console.warn('termlab: cannot load the lab guide:', errorText(err));
+    }
+  }
+
+  /** Whether the lab has a walkthrough: the lab list says (LabContent does not). */
+  private async loadWalkthroughFlag(session: StoredSession): Promise<void> {
+    try {
+      const { labs } = await listLabs();
+      if (this.session.id === session.id) this.walkthrough = labs.find((l) => l.id === session.lab)?.walkthrough ?? false;
+    } catch { /* no walkthrough button then */ }
+  }
+
+  private terminals(): LabTerminalInfo[] {
+    if (this.lab && this.lab.terminals.length > 0) return this.lab.terminals;
+    return (this.session.terminals ?? ['main']).map((id) => ({ id, title: id, host: '' }));
+  }
+
+  private onStatusChange(ev: TlStatusChangeEvent): void {
+    if (ev.detail.state === 'ended' && ev.detail.sessionGone) this.onEnded(ev.detail.message ?? '');
+  }
+
+  private onReady(ev: TlReadyEvent): void {
+    // Back online after the guide failed to load: try again.
+    if (this.guideState === 'error') void this.loadGuide();
+    if (this.session.expiresAt !== ev.detail.expiresAt) {
+      this.emit('tl-session-update', { ...this.session, expiresAt: ev.detail.expiresAt });
+    }
+  }
+
+  /** Run and Show me: types into the named terminal and brings its tab forward. */
+  private onTypeInput(ev: TlTypeInputEvent): void {
+    const { terminal, text, interrupt } = ev.detail;
+    if (this.terminalsElement?.typeInto(terminal, text, interrupt)) ev.preventDefault(); // else the guide says so
+  }
+
+  private emit<T>(type: string, detail: T): void {
+    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+  }
+
+  protected override render() {
+    const session = this.session;
+    const terminals = this.terminals();
+    return html`
+      <tl-lab-bar .session=${session} .seat=${this.seat} .active=${this.active ?? terminals[0]} .now=${this.clock.now}
+                  ?tabbed=${terminals.length > 1} ?ended=${this.ended !== ''}
+                  @tl-hand=${(ev: CustomEvent<boolean>) => { this.seat = this.seat && { ...this.seat, hand: ev.detail }; }}
+                  @tl-recordings-change=${(ev: TlRecordingsChangeEvent) => { this.recorded = new Set(ev.detail.keys()); }}></tl-lab-bar>
+      ${this.ended ? html`<div class="banner ended" role="alert" data-testid="session-ended">${this.ended}</div>` : nothing}
+      ${this.notice ? html`<div class="banner notice" role="status" data-testid="session-notice">${this.notice}</div>` : nothing}
+      ${session.workshop
+        ? html`<tl-seat-notices .session=${session.id} .token=${session.token} .seat=${this.seat} .now=${this.clock.now}
+                                .current=${this.progress?.current ?? 0}
+                                @tl-broadcast-dismiss=${() => { this.seat = this.seat && { ...this.seat, broadcast: undefined }; }}></tl-seat-notices>`
+        : nothing}
+      <main class=${this.splitter.dragging ? 'dragging' : ''} style="--guide-width: ${this.splitter.width}%">
+        ${keyed(session.id, html`${this.renderGuide()}${this.renderTerminals(terminals)}`)}
+      </main>`;
+  }
+
+  private renderGuide() {
+    if (this.guideState === 'none') return nothing;
+    const session = this.session;
+    const guide = this.lab
+      ? html`<tl-guide id="guide" .lab=${this.lab} .progress=${this.progress} .session=${session.id} .token=${session.token}
+                       .walkthrough=${this.walkthrough} ?reportHints=${session.workshop !== undefined}
+                       @tl-type-input=${this.onTypeInput}></tl-guide>`
+      : html`<div class="guide-placeholder" id="guide" data-testid="guide-placeholder">
+          ${this.guideState === 'error'
+            ? html`<span role="alert">The lab guide could not be loaded.</span>
+                   <button class="small" @click=${() => void this.loadGuide()}>Try again</button>`
+            : html`<span class="loading"><span class="spinner" aria-hidden="true"></span>Loading the guide…</span>`}
+        </div>`;
+    return html`${guide}${this.splitter.render()}`;
+  }
+
+  private renderTerminals(terminals: LabTerminalInfo[]) {
+    return html`<tl-lab-terminals .token=${this.session.token} .terminals=${terminals} .recorded=${this.recorded}
+                                  @tl-active-terminal=${(ev: CustomEvent<LabTerminalInfo>) => { this.active = ev.detail; }}
+                                  @tl-status-change=${this.onStatusChange} @tl-ready=${this.onReady}
+                                  @tl-back=${() => this.emit('tl-session-leave', { notice: '' })}></tl-lab-terminals>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap { 'tl-lab-page': TlLabPage }
+  interface HTMLElementEventMap { 'tl-session-update': CustomEvent<StoredSession> }
+}

@@ -1,0 +1,196 @@
+// A read-only view of a learner's terminal (workshops): protocol/messages.ts Channel 'view'.
+//
+// Not a TerminalConnection: a view has no part in flow control (no acks), never resizes the
+// learner's terminal (no resize messages; its size follows the learner's `resized`), never resumes
+// (each connection starts from a snapshot) and needs a fresh single-use ticket for every connection.
+// Keystrokes go out only while the server says this view may type (the learner handed control to
+// the instructor); the server enforces it too.
+import type { Terminal } from '@xterm/xterm';
+import {
+  CLOSE, FRAME_SNAPSHOT, HEARTBEAT_MS, MAX_COLS, MAX_ROWS, PROTOCOL_VERSION, decodeBinaryFrame,
+  type ClientMessage, type ServerMessage,
+} from '../../protocol/messages.js';
+import { Disposable, Emitter, type IEvent } from '../lifecycle.js';
+import { defaultSocketUrl, splitInput } from './connection.js';
+
+export type ViewState = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+export interface ViewStatus { state: ViewState; message?: string }
+export interface ViewControl { control: 'learner' | 'instructor'; canType: boolean }
+
+export interface ViewConnectionOptions {
+  /** A fresh ticket for each connection (POST .../seats/:seat/view). Throwing ends the view with its message. */
+  ticket(): Promise<string>;
+  terminal: string;
+  url?: string;
+  backoff?: { initial: number; max: number };
+}
+
+export class ViewConnection extends Disposable {
+  private readonly statusEmitter = this.register(new Emitter<ViewStatus>());
+  readonly onStatusChange: IEvent<ViewStatus> = this.statusEmitter.event;
+  private readonly controlEmitter = this.register(new Emitter<ViewControl>());
+  /** Who types into the learner's terminal, and whether this view may. */
+  readonly onControl: IEvent<ViewControl> = this.controlEmitter.event;
+
+  status: ViewStatus = { state: 'connecting' };
+  control: ViewControl = { control: 'learner', canType: false };
+
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private unanswered = 0;
+  private written = 0;
+  private ended = false;
+
+  constructor(private readonly term: Terminal, private readonly options: ViewConnectionOptions) {
+    super();
+    this.register(term.onData((data) => this.sendInput(data)));
+    this.register({ dispose: () => this.close() });
+    void this.open();
+  }
+
+  /** Sends keystrokes to the learner's shell; false (nothing sent) unless the learner handed control over. */
+  sendInput(data: string): boolean {
+    if (!this.control.canType || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    for (const piece of splitInput(data)) this.send({ type: 'input', data: piece });
+    return true;
+  }
+
+  /** Connects again now, with a fresh ticket and a fresh snapshot. */
+  reconnect(): void {
+    if (this.isDisposed) return;
+    this.ended = false;
+    this.attempt = 0;
+    void this.open();
+  }
+
+  private setStatus(status: ViewStatus): void {
+    this.status = status;
+    this.statusEmitter.fire(status);
+  }
+
+  private async open(): Promise<void> {
+    this.close();
+    if (this.isDisposed || this.ended) return;
+    this.setStatus({ state: this.attempt > 0 ? 'reconnecting' : 'connecting' });
+    let ticket: string;
+    try {
+      ticket = await this.options.ticket();
+    } catch (err) {
+      this.end(`Cannot view this terminal: ${(err as Error).message}`);
+      return;
+    }
+    if (this.isDisposed || this.ended) return;
+    const ws = new WebSocket(this.options.url ?? defaultSocketUrl());
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.unanswered = 0;
+    ws.onopen = () => {
+      const cols = Math.min(MAX_COLS, Math.max(2, this.term.cols));
+      const rows = Math.min(MAX_ROWS, Math.max(1, this.term.rows));
+      this.send({ type: 'hello', v: PROTOCOL_VERSION, token: ticket, channel: 'view', terminal: this.options.terminal, cols, rows });
+    };
+    ws.onmessage = (ev) => {
+      this.unanswered = 0;
+      if (typeof ev.data === 'string') this.onText(ev.data);
+      else if (ev.data instanceof ArrayBuffer) this.onBinary(new Uint8Array(ev.data));
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      if (ev.code === CLOSE.badToken || ev.code === CLOSE.sessionEnded) this.end('The learner\'s lab session has ended.');
+      else this.scheduleReconnect(ev.code === CLOSE.tooSlow ? 'The view fell behind; reloading the screen' : 'Connection lost');
+    };
+    this.heartbeat = setInterval(() => {
+      if (this.unanswered++ >= 3) this.scheduleReconnect('The connection went quiet');
+      else this.send({ type: 'ping', id: Date.now() });
+    }, HEARTBEAT_MS);
+  }
+
+  private onText(text: string): void {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(text) as ServerMessage;
+    } catch {
+      return;
+    }
+    switch (msg.type) {
+      case 'resized':
+        if (msg.cols !== this.term.cols || msg.rows !== this.term.rows) this.term.resize(msg.cols, msg.rows);
+        return;
+      case 'control':
+        this.control = { control: msg.control, canType: msg.canType };
+        this.controlEmitter.fire(this.control);
+        return;
+      case 'ready':
+        this.attempt = 0;
+        this.setStatus({ state: 'connected' });
+        return;
+      case 'exit':
+        this.end(msg.message);
+        return;
+      case 'error':
+        if (!msg.fatal) this.setStatus({ ...this.status, message: msg.message });
+        else if (msg.code === 'too-slow') this.scheduleReconnect('The view fell behind; reloading the screen');
+        else if (msg.code !== 'internal') this.end(msg.message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onBinary(bytes: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeBinaryFrame(bytes);
+    } catch {
+      return;
+    }
+    if (frame.kind === FRAME_SNAPSHOT) {
+      this.term.reset();
+      this.term.write(frame.payload);
+      this.written = frame.offset;
+      return;
+    }
+    const end = frame.offset + frame.payload.byteLength;
+    if (end <= this.written) return;
+    if (frame.offset > this.written) {
+      this.scheduleReconnect('Output was missed; reloading the screen');
+      return;
+    }
+    this.term.write(frame.offset === this.written ? frame.payload : frame.payload.subarray(this.written - frame.offset));
+    this.written = end;
+  }
+
+  private send(msg: ClientMessage): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private scheduleReconnect(message: string): void {
+    this.close();
+    if (this.isDisposed || this.ended) return;
+    this.attempt++;
+    this.setStatus({ state: 'reconnecting', message });
+    const backoff = this.options.backoff ?? { initial: 250, max: 5000 };
+    this.timer = setTimeout(() => void this.open(), Math.min(backoff.initial * 2 ** (this.attempt - 1), backoff.max));
+  }
+
+  private end(message: string): void {
+    this.close();
+    this.ended = true;
+    this.setStatus({ state: 'ended', message });
+  }
+
+  private close(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
+    this.timer = this.heartbeat = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(1000);
+    }
+  }
+}
