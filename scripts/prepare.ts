@@ -12,7 +12,7 @@ try {
   // TERMLAB_RUNTIME=runsc: gVisor's runsc, built once (cached), for the engine's runsc runtimes.
   if (config.engine.runtime === 'runsc') await ensureRunsc({ stateDir: config.stateDir, engineDir: config.engine.dir, log });
   const docker = await ensureEngine({ socketPath: resolveSocketPath(config.dockerSocket), stateDir: config.stateDir, log });
-  const images = await ensureImages(docker, { log, stateDir: config.stateDir });
+  const images = await ensureImages(docker, { log, stateDir: config.stateDir, pull: config.pull });
   log(`sandbox images ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(images).join(', ')}`);
 } catch (err) {
   console.error(`termlab: ${(err as Error).message}`);

@@ -83,6 +83,10 @@ const schema = z.object({
   stateDir: z.string(),
   webDir: z.string(),
   dockerSocket: z.string(),
+  /** Session networks are /24s from this IPv4 CIDR. */
+  /** Try a registry pull of the base image before bootstrapping it offline. */
+  pull: z.boolean(),
+  subnetPool: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR such as 10.213.0.0/16'),
   idleTimeoutMs: z.number().int().min(1000),
   maxLifetimeMs: z.number().int().min(1000),
   sweepIntervalMs: z.number().int().min(200),
@@ -153,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     stateDir: env.TERMLAB_STATE_DIR ?? path.join(rootDir, 'var'),
     webDir: path.join(rootDir, 'dist', 'web'),
     dockerSocket: env.TERMLAB_DOCKER_SOCKET ?? '/var/run/docker.sock',
+    pull: env.TERMLAB_PULL === '1',
+    subnetPool: env.TERMLAB_SUBNET_POOL ?? '10.213.0.0/16',
     idleTimeoutMs: num(env, 'TERMLAB_IDLE_TIMEOUT_S', 15 * 60) * 1000,
     maxLifetimeMs: num(env, 'TERMLAB_MAX_LIFETIME_S', 2 * 60 * 60) * 1000,
     sweepIntervalMs: num(env, 'TERMLAB_SWEEP_INTERVAL_S', 10) * 1000,

@@ -52,6 +52,8 @@ export interface BoxSpec {
   /** OCI runtime (config: TERMLAB_RUNTIME): 'runsc' runs shell and docker boxes in gVisor (engine.ts:
    * RUNSC_RUNTIME, RUNSC_DIND_RUNTIME; the engine must have them, engineFacts().runsc). Default 'runc'. */
   runtime?: 'runc' | 'runsc';
+  /** Session networks are /24s of this IPv4 CIDR (config: TERMLAB_SUBNET_POOL); default DEFAULT_SUBNET_POOL. */
+  subnetPool?: string;
   /** Only the security battery's tests set this: a box deliberately made weaker, to show that each
    * probe detects what it looks for. Never reachable from configuration. */
   weaken?: Weakening;
@@ -126,7 +128,7 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
   const gvisor = spec.runtime === 'runsc';
   if (gvisor && spec.profile === 'kubernetes') throw new Error(`createBox: ${KUBERNETES_NEEDS_RUNC}`);
 
-  const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet);
+  const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet, spec.subnetPool ?? DEFAULT_SUBNET_POOL);
   const name = `tl-${spec.instance}-${spec.session}-${randomBytes(3).toString('hex')}`;
   const isDocker = spec.profile === 'docker';
   const isKube = spec.profile === 'kubernetes';
@@ -491,7 +493,7 @@ function handOverCgroups(pid: number): void {
 interface SessionNet { id: string; name: string }
 
 /** The session's network: found by labels, else created with a free /24 from the pool. */
-async function ensureSessionNetwork(docker: Docker, instance: string, session: string, internet: boolean): Promise<SessionNet> {
+async function ensureSessionNetwork(docker: Docker, instance: string, session: string, internet: boolean, subnetPool: string): Promise<SessionNet> {
   const name = `tl-${instance}-${session}`;
   // Linux caps interface names at 15 characters: tl-i/tl-e plus 11 hex of the network name.
   const bridge = (internet ? BRIDGE_PREFIX_INTERNET : BRIDGE_PREFIX_INTERNAL) +
@@ -508,7 +510,7 @@ async function ensureSessionNetwork(docker: Docker, instance: string, session: s
       }
       return { id: existing.Id, name };
     }
-    const subnet = await freeSubnet(docker, attempt);
+    const subnet = await freeSubnet(docker, subnetPool, attempt);
     try {
       const net = await docker.createNetwork({
         Name: name, Driver: 'bridge', CheckDuplicate: true, Internal: !internet, EnableIPv6: false,
@@ -544,9 +546,9 @@ function cidrRange(cidr: string): [number, number] | null {
 }
 
 /** A /24 from the pool overlapping no existing network; `skip` moves past ones lost to races. */
-async function freeSubnet(docker: Docker, skip: number): Promise<string> {
-  const pool = cidrRange(process.env.TERMLAB_SUBNET_POOL ?? DEFAULT_SUBNET_POOL);
-  if (!pool) throw new Error('TERMLAB_SUBNET_POOL must be an IPv4 CIDR');
+async function freeSubnet(docker: Docker, subnetPool: string, skip: number): Promise<string> {
+  const pool = cidrRange(subnetPool);
+  if (!pool) throw new Error(`TERMLAB_SUBNET_POOL must be an IPv4 CIDR such as ${DEFAULT_SUBNET_POOL}, not "${subnetPool}"`);
   const used = (await docker.listNetworks())
     .flatMap((n) => n.IPAM?.Config ?? [])
     .map((c) => cidrRange(c.Subnet ?? ''))
@@ -557,7 +559,7 @@ async function freeSubnet(docker: Docker, skip: number): Promise<string> {
     if (skipped++ < skip) continue;
     return `${[start >>> 24, (start >>> 16) & 255, (start >>> 8) & 255, 0].join('.')}/24`;
   }
-  throw new Error(`no free /24 left in ${process.env.TERMLAB_SUBNET_POOL ?? DEFAULT_SUBNET_POOL}`);
+  throw new Error(`no free /24 left in ${subnetPool} (TERMLAB_SUBNET_POOL): end some sessions or give a larger pool`);
 }
 
 async function removeNetworkIfUnused(docker: Docker, networkId: string): Promise<void> {

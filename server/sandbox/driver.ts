@@ -54,7 +54,7 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
   };
   await sweepLeftovers();
   const boxDisk = facts.diskQuota ? await BtrfsBoxDisk.open(docker) : undefined;
-  const images = await ensureImages(docker, { log: progress, stateDir: config.stateDir });
+  const images = await ensureImages(docker, { log: progress, stateDir: config.stateDir, pull: config.pull });
 
   return {
     docker,
@@ -89,6 +89,7 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
         diskQuota: facts.diskQuota,
         keyringless: facts.keyringless,
         runtime: config.engine.runtime,
+        subnetPool: config.subnetPool,
       });
       const handle: DockerBox = { id: box.id, session: box.session, profile: box.profile, box };
       return handle;

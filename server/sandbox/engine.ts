@@ -32,8 +32,6 @@ export const BRIDGE_PREFIX = 'tl-';
 export const BRIDGE_PREFIX_INTERNAL = 'tl-i';
 export const BRIDGE_PREFIX_INTERNET = 'tl-e';
 
-export const DEFAULT_SOCKET = '/var/run/docker.sock';
-
 /** Chains termlab owns in the host's iptables/ip6tables (rebuilt at start when they differ). */
 export const FIREWALL_CHAIN_INPUT = 'TERMLAB-INPUT';
 export const FIREWALL_CHAIN_FORWARD = 'TERMLAB-FORWARD';
@@ -129,7 +127,7 @@ export async function engineFacts(docker: Docker): Promise<EngineFacts> {
 
 /** The socket ensureEngine would use for these options (the pty shell needs it too). */
 export function resolveSocketPath(socketPath?: string): string {
-  return socketPath ?? process.env.TERMLAB_DOCKER_SOCKET ?? DEFAULT_SOCKET;
+  return socketPath ?? loadConfig().dockerSocket;
 }
 
 /**

@@ -41,6 +41,8 @@ export interface ImageOptions {
   stateDir: string;
   /** Which profiles to make sure of; default all. 'docker' and 'kubernetes' imply 'shell' (they build FROM it). */
   profiles?: Profile[];
+  /** Try `docker pull` of the base image before bootstrapping it offline (config: TERMLAB_PULL=1). */
+  pull?: boolean;
 }
 
 /**
@@ -236,7 +238,7 @@ async function ensureBase(docker: Docker, opts: ImageOptions): Promise<void> {
   const { log } = opts;
   // Pulling is opt-in (TERMLAB_PULL=1): the offline bootstrap needs only Debian's mirror, works
   // where no registry is reachable, and sends nothing to a registry the operator did not choose.
-  if (process.env.TERMLAB_PULL === '1') {
+  if (opts.pull) {
     try {
       log(`termlab: pulling ${BASE_IMAGE}`);
       await pullWithTimeout(docker, BASE_IMAGE, 120_000);
