@@ -32,6 +32,15 @@ export async function joinWorkshop(code: string, name: string): Promise<JoinResp
   return (await res.json()) as JoinResponse;
 }
 
+/**
+ * POST /api/sessions/:id/next-lab (the seat's own Bearer token): a learner who finished the lab moves to
+ * the workshop's next one, on a new session (a new box) on the same seat; the finished session ends.
+ */
+export async function nextLab(sessionId: string, token: string): Promise<JoinResponse> {
+  const res = await request(`/api/sessions/${encodeURIComponent(sessionId)}/next-lab`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  return (await res.json()) as JoinResponse;
+}
+
 export const workshopActions = {
   broadcast: (id: string, message: string) => request(workshopPath(id, '/broadcast'), json({ message } satisfies BroadcastRequest)),
   extend: (id: string, minutes: number) => request(workshopPath(id, '/extend'), json({ minutes } satisfies ExtendRequest)),

@@ -1,35 +1,46 @@
 // Workshops in real Chromium against a real lab server and boxes, with several browser contexts at
 // once (an instructor and two learners): creating a workshop in the page, joining by code, the
 // dashboard following the learners' progress live (and catching up after a disconnect with no
-// duplicates), hands, the shadow view of a learner's terminal, broadcast, extend and the end.
-// The tests run in order and go on from where the one before left the room.
+// duplicates), hands, the shadow view of a learner's terminal, broadcast, extend, a reset and the end;
+// a two-lab workshop's "Next lab". The tests run in order and go on from where the one before left the room.
 //   node --import tsx --test --test-timeout=600000 test/web/workshop.test.ts
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../server/config.js';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  collectPageErrors, ensureWebBuilt, launchBrowser, run, storedSession, waitForLine, startNetworkLink, waitForPrompt, waitForStep, type NetworkLink, type PageTerm,
+  collectPageErrors, ensureWebBuilt, launchBrowser, run, storedSession, waitForLine, startNetworkLink, waitForPrompt, waitForState, waitForStep,
+  type NetworkLink, type PageTerm,
 } from '../helpers/browser.js';
 import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
 
 const instance = testInstance();
 /** The learners' pages are warned this long before the end (short, so the end test is quick). */
 const END_WARNING_MS = 3000;
+/** The hello lab, and a copy of it under another name and title: a two-lab workshop on cheap shell boxes. */
+const labsDir = mkdtempSync(path.join(os.tmpdir(), 'tl-workshop-web-labs-'));
 let server: LabServer;
 let browser: Browser;
 
 before(async () => {
   ensureWebBuilt();
-  server = await startTestServer({ instance, workshops: { ...loadConfig().workshops, endWarningMs: END_WARNING_MS, reserve: 0 } });
+  const hello = path.resolve(import.meta.dirname, '../../labs/hello');
+  cpSync(hello, path.join(labsDir, 'hello'), { recursive: true });
+  cpSync(hello, path.join(labsDir, 'hello-again'), { recursive: true });
+  const again = path.join(labsDir, 'hello-again', 'lab.yaml');
+  writeFileSync(again, readFileSync(again, 'utf8').replace(/^title: .*$/m, 'title: Hello again'));
+  server = await startTestServer({ instance, labsDir, workshops: { ...loadConfig().workshops, endWarningMs: END_WARNING_MS, reserve: 0 } });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
   const left = await stopAndListLeftovers(server);
+  rmSync(labsDir, { recursive: true, force: true });
   assert.deepEqual(left, [], 'containers left behind');
 });
 
@@ -45,6 +56,23 @@ async function newPerson(): Promise<Person> {
 async function shot(page: Page, name: string): Promise<void> {
   const dir = process.env.TERMLAB_SCREENSHOTS;
   if (dir) await page.screenshot({ path: path.join(dir, `workshop-${name}.png`) });
+}
+
+/** The page's stored session (web/session-store.ts), with its lab and seat. */
+async function pageSession(page: Page): Promise<{ id: string; lab: string; title: string; workshop?: { seat: string } } | null> {
+  return (await storedSession(page)) as Awaited<ReturnType<typeof pageSession>>;
+}
+
+/** Waits for the page to switch to another session than `from`, and for its terminal to reach a prompt. */
+async function waitForNewSession(page: Page, from: string): Promise<NonNullable<Awaited<ReturnType<typeof pageSession>>>> {
+  const session = await until('the page on a new session', async () => {
+    const now = await pageSession(page);
+    return now && now.id !== from ? now : undefined;
+  }, 60_000);
+  // The old terminal said "ended": the one connected is the new session's.
+  await waitForState(page, 'connected');
+  await waitForPrompt(page);
+  return session;
 }
 
 /** The shadow view's terminal as lines (window.__termlabView, set by tl-shadow-view). */
@@ -283,6 +311,27 @@ describe('a workshop', () => {
     }
   });
 
+  test('a reset gives the learner a fresh box on the same seat; the page follows, the dashboard keeps what was passed', async (t) => {
+    if (!needsRoom(t)) return;
+    const [ada] = seated();
+    const before = await pageSession(ada.page);
+    assert.ok(before);
+    await run(ada.page, 'echo mine > ~/mine.txt');
+    await dash().locator(`[data-testid=reset-${ada.seat}]`).click();
+    const after = await waitForNewSession(ada.page, before.id);
+    assert.equal(after.workshop?.seat, ada.seat, 'the same seat');
+    await ada.page.locator('[data-testid=session-notice]', { hasText: 'Your instructor gave you a fresh box' }).waitFor();
+    assert.equal(await ada.page.locator('[data-testid=session-ended]').count(), 0, 'not the ended state');
+    const lines = await run(ada.page, 'test -e ~/mine.txt && echo still-$((3*4)) || echo gone-$((3*4))');
+    assert.ok(lines.includes('gone-12') && !lines.includes('still-12'), 'the file was in the old box only');
+    await waitForStep(ada.page, 1, 'current');
+    // The new box starts the lab again; the dashboard still shows what Ada passed before.
+    await cell(ada.seat, 1).and(dash().locator('[data-passed-before=true]')).waitFor();
+    await cell(ada.seat, 2).and(dash().locator('[data-passed-before=true]')).waitFor();
+    await dash().locator('[data-testid=step-stat-1][data-passed="2"]').waitFor();
+    await shot(dash(), 'after-reset');
+  });
+
   test('the end warns every learner, then closes their labs', async (t) => {
     if (!needsRoom(t)) return;
     await dash().locator('[data-testid=end-workshop]').click();
@@ -319,6 +368,42 @@ async function createWorkshop(body: Record<string, unknown>): Promise<{ id: stri
   assert.equal(res.status, 201, await res.clone().text());
   return (await res.json()) as { id: string; code: string };
 }
+
+describe('a two-lab workshop', () => {
+  test('a learner who finished the first lab moves on with "Next lab", on the same seat and a new box', async () => {
+    const { code } = await createWorkshop({ title: 'Two labs', labs: ['hello', 'hello-again'], seats: 1 });
+    const learner = await newPerson();
+    const page = learner.page;
+    try {
+      await page.goto(`${server.url}/w/${code}`);
+      await page.locator('[data-testid=join-name]').fill('Grace');
+      await page.locator('[data-testid=join-go]').click();
+      await waitForPrompt(page);
+      const first = await pageSession(page);
+      assert.equal(first?.lab, 'hello');
+      // The hello lab's solutions, typed; each step turns green by itself.
+      const solutions = ['echo hello > ~/hello.txt', 'mkdir -p ~/notes && mv ~/hello.txt ~/notes/', 'nohup sleep 1000 >/dev/null 2>&1 &'];
+      for (const [i, solution] of solutions.entries()) {
+        await run(page, solution);
+        await waitForStep(page, i + 1, 'done');
+      }
+      const next = page.locator('tl-guide [data-testid=lab-finished] [data-testid=next-lab]');
+      assert.equal((await next.textContent())?.trim(), 'Next lab: Hello again');
+      await shot(page, 'next-lab');
+      await next.click();
+
+      const second = await waitForNewSession(page, first!.id);
+      assert.deepEqual([second.lab, second.title, second.workshop?.seat], ['hello-again', 'Hello again', first!.workshop?.seat]);
+      await waitForStep(page, 1, 'current');
+      const lines = await run(page, 'test -e ~/notes/hello.txt && echo old-$((2*5)) || echo new-$((2*5))');
+      assert.ok(lines.includes('new-10') && !lines.includes('old-10'), 'a new box');
+      assert.equal(await page.locator('[data-testid=session-ended]').count(), 0, 'not the ended state');
+      assert.deepEqual(learner.errors, []);
+    } finally {
+      await learner.context.close();
+    }
+  });
+});
 
 describe('the join page', () => {
   test('a workshop not open yet counts down to its start', async () => {

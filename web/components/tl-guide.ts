@@ -18,6 +18,14 @@ export interface TypeInputDetail {
 /** Cancelable: whoever types the text calls preventDefault(), so an unhandled event means "not typed". */
 export type TlTypeInputEvent = CustomEvent<TypeInputDetail>;
 
+/** A workshop seat's next lab, offered on the finish page; `busy` while the page moves there. */
+export interface NextLabOffer {
+  title: string;
+  busy: boolean;
+  /** Why moving on failed, for people. */
+  error?: string;
+}
+
 /**
  * The lab guide beside the terminal: title, progress, the steps with their status, the step's
  * text (Markdown with Run and Copy buttons on code blocks), hints one at a time, Check, Show me,
@@ -30,6 +38,7 @@ export type TlTypeInputEvent = CustomEvent<TypeInputDetail>;
  *
  * @fires tl-type-input - `CustomEvent<TypeInputDetail>` (cancelable): type this into a terminal
  *   (Run on a code block, Show me). The handler calls preventDefault() once it has typed it.
+ * @fires tl-next-lab - `CustomEvent<undefined>`: "Next lab" pressed on the finish page (`nextLab`).
  */
 @customElement('tl-guide')
 export class TlGuide extends LitElement {
@@ -218,6 +227,13 @@ export class TlGuide extends LitElement {
         font-weight: 700;
         font-size: 1.125rem;
       }
+      section.finish .next {
+        display: flex;
+        flex-direction: column;
+        align-items: flex-start;
+        gap: 0.5rem;
+        margin-top: 1rem;
+      }
       .foot {
         flex: none;
         display: flex;
@@ -295,6 +311,8 @@ export class TlGuide extends LitElement {
   @property({ type: Boolean }) reportHints = false;
   /** The lab ships a recorded walkthrough: the head offers "Watch the walkthrough". */
   @property({ type: Boolean }) walkthrough = false;
+  /** A workshop seat with a lab after this one: the finish page offers "Next lab: <title>". */
+  @property({ attribute: false }) nextLab: NextLabOffer | undefined;
 
   /** Step shown (index); undefined follows the current step (or the finish page). */
   @state() private selected: number | undefined;
@@ -423,8 +441,19 @@ export class TlGuide extends LitElement {
         ${lab.finish.trim()
           ? this.markdown('finish', lab.finish, this.firstTerminal(lab))
           : html`<div class="md"><p>You have done every step of this lab.</p></div>`}
+        ${this.nextLab ? this.renderNextLab(this.nextLab) : nothing}
       </section>
     `;
+  }
+
+  private renderNextLab(next: NextLabOffer) {
+    return html`<div class="next">
+      <button class="primary" data-testid="next-lab" ?disabled=${next.busy} aria-busy=${next.busy ? 'true' : 'false'}
+              @click=${() => this.dispatchEvent(new CustomEvent('tl-next-lab', { bubbles: true, composed: true }))}>
+        ${next.busy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}Next lab: ${next.title}
+      </button>
+      ${next.error ? html`<p class="error" role="alert" data-testid="next-lab-error">${next.error}</p>` : nothing}
+    </div>`;
   }
 
   private renderFoot(lab: LabContent, viewing: number, statuses: StepStatus[], finished: boolean) {
@@ -590,5 +619,6 @@ declare global {
   }
   interface HTMLElementEventMap {
     'tl-type-input': TlTypeInputEvent;
+    'tl-next-lab': CustomEvent<undefined>;
   }
 }

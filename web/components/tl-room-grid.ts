@@ -31,6 +31,7 @@ export class TlRoomGrid extends LitElement {
     .cell[data-state='failing'] { background: color-mix(in srgb, var(--tl-danger) 35%, transparent); }
     .cell[data-state='current'] { background: color-mix(in srgb, var(--tl-accent) 18%, transparent); }
     .cell[data-state='not-reached'] { color: var(--tl-muted); }
+    .cell .earlier { font-size: 0.75rem; color: var(--tl-ok); }
     .name { font-weight: 600; }
     .flags { display: inline-flex; gap: 0.25rem; margin-left: 0.375rem; }
     .flag { font-size: 0.6875rem; font-weight: 700; padding: 0.0625rem 0.375rem; border-radius: 999px; }
@@ -84,9 +85,13 @@ export class TlRoomGrid extends LitElement {
 
   private renderCell(row: SeatRow, index: number) {
     const step = row.steps[index] ?? { state: 'not-reached', attempts: 0, failures: 0, failStreak: 0, hintsUsed: 0 };
-    const title = `${row.name}, step ${index + 1}: ${STATE_TEXT[step.state]}; ${step.attempts} checks, ${step.failures} failed, ${step.hintsUsed} hints`;
-    return html`<td class="cell" data-testid="cell-${row.seat}-${index + 1}" data-state=${step.state} data-failures=${step.failures} title=${title}>
-      ${this.cellText(step)}</td>`;
+    // After a reset the new box starts the lab again, but what the learner passed before still counts.
+    const earlier = step.state !== 'passed' && step.passedAt !== undefined;
+    const title = `${row.name}, step ${index + 1}: ${STATE_TEXT[step.state]}${earlier ? ' (passed before a reset)' : ''}; `
+      + `${step.attempts} checks, ${step.failures} failed, ${step.hintsUsed} hints`;
+    return html`<td class="cell" data-testid="cell-${row.seat}-${index + 1}" data-state=${step.state} data-failures=${step.failures}
+                    data-passed-before=${earlier ? 'true' : nothing} title=${title}>
+      ${this.cellText(step)}${earlier ? html` <span class="earlier">✓ before</span>` : nothing}</td>`;
   }
 
   private cellText(step: SeatStep) {

@@ -42,7 +42,8 @@ export function median(values: number[]): number | undefined {
 /** Per step of one lab: how many passed it, and the median time from reaching it to passing it. */
 export function stepStats(rows: SeatRow[], steps: number): Array<{ passed: number; medianMs?: number }> {
   return Array.from({ length: steps }, (_, i) => {
-    const passed = rows.filter((r) => r.steps[i]?.state === 'passed');
+    // Passed before a reset counts too (the server's StepSummary counts the same way).
+    const passed = rows.filter((r) => r.steps[i]?.state === 'passed' || r.steps[i]?.passedAt !== undefined);
     const times = passed.flatMap((r) => {
       const s = r.steps[i]!;
       return s.passedAt !== undefined && s.since !== undefined ? [s.passedAt - s.since] : [];

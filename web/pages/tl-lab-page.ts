@@ -2,15 +2,16 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
 import type { LabContent, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
-import type { SeatNotice } from '../../protocol/workshops.js';
+import type { JoinResponse, SeatNotice, WorkshopJoinInfo } from '../../protocol/workshops.js';
 import { ApiRequestError, errorText, getLab, listLabs } from '../api.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { SplitterController } from '../controllers/splitter-controller.js';
 import { applySeatNotice, type SeatState } from '../lab/seat-state.js';
 import { SessionChannel } from '../lab/session-channel.js';
 import { clearSession, type StoredSession } from '../session-store.js';
+import { getJoinInfo, joinWorkshop, nextLab } from '../workshop-api.js';
 import { buttonStyles } from '../components/shared-styles.js';
-import type { TlTypeInputEvent } from '../components/tl-guide.js';
+import type { NextLabOffer, TlTypeInputEvent } from '../components/tl-guide.js';
 import type { TlLabTerminals } from '../components/tl-lab-terminals.js';
 import type { TlRecordingsChangeEvent } from '../components/tl-record-toggle.js';
 import type { TlReadyEvent, TlStatusChangeEvent } from '../components/tl-terminal.js';
@@ -26,11 +27,21 @@ type GuideState = 'loading' | 'ready' | 'error' | 'none';
 /** A session notice stays this long. */
 const NOTICE_MS = 10_000;
 
+const WORKSHOP_ENDED = 'The workshop has ended. Thank you for taking part!';
+
+/** Why a seat's session ended, when it was not the instructor's reset (those end with `ended`). */
+const BOX_STOPPED: ReadonlySet<string> = new Set(['idle-timeout', 'max-lifetime', 'shell-exited', 'box-failed']);
+
 /**
  * The running lab: its bar (title, Record, time left, End lab; a seat's hand and "being viewed"),
  * a workshop's notices, the guide on the left and the terminals on the right, split by a draggable bar.
  *
  * Progress and workshop notices come from the session channel only (web/lab/session-channel.ts).
+ *
+ * A workshop seat outlives its sessions: when the instructor resets the seat (a new box) the old
+ * session ends, and the page joins the workshop again to reach the seat's new session; "Next lab"
+ * on the finish page moves the seat to the workshop's next lab the same way. Only a workshop that
+ * is over (or a join it refuses) leaves the page in the ended state.
  * @fires tl-session-update - `CustomEvent<StoredSession>`: the stored session changed (its expiry).
  * @fires tl-session-leave - `CustomEvent<{notice}>`: back to the lab list.
  */
@@ -85,6 +96,14 @@ export class TlLabPage extends LitElement {
   @state() private active: LabTerminalInfo | undefined;
   @state() private notice = '';
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A seat's session ended and the page is joining the seat again. */
+  @state() private rejoining = false;
+  /** The workshop's labs in order (a seat only), for "Next lab" and the titles of the labs it moves to. */
+  @state() private workshopLabs: WorkshopJoinInfo['labs'] | undefined;
+  /** "Next lab: <title>" on the finish page, when the seat has a lab after this one. */
+  @state() private nextLab: NextLabOffer | undefined;
+  /** The session ended while the page was moving the seat on (it then joins again if moving on fails). */
+  private endedWhileSwitching = false;
 
   @query('tl-lab-terminals') private terminalsElement!: TlLabTerminals;
 
@@ -97,7 +116,7 @@ export class TlLabPage extends LitElement {
     onProgress: (progress) => { this.progress = progress; },
     onSeatNotice: (notice) => this.onSeatNotice(notice),
     onNotice: (message) => this.showNotice(message),
-    onEnded: (_reason, message) => this.onEnded(message),
+    onEnded: (reason, message) => this.onEnded(reason, message),
   });
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -105,12 +124,21 @@ export class TlLabPage extends LitElement {
     if (changed.has('session') && before?.id !== this.session.id) {
       this.lab = undefined;
       this.progress = undefined;
-      this.seat = undefined;
+      // The same workshop (a reset, the next lab): its countdown and hand stay; viewers and control were the old session's.
+      const sameWorkshop = before?.workshop !== undefined && before.workshop.code === this.session.workshop?.code;
+      this.seat = sameWorkshop && this.seat ? { ...this.seat, viewers: 0, control: 'learner' } : undefined;
       this.ended = '';
       this.recorded = new Set();
       this.active = undefined;
+      this.rejoining = false;
+      this.endedWhileSwitching = false;
       if (before) this.channel.restart();
       void this.loadGuide();
+      if (!sameWorkshop) {
+        this.workshopLabs = undefined;
+        void this.loadWorkshopLabs();
+      }
+      this.nextLab = this.nextLabOffer();
     }
   }
 
@@ -128,13 +156,109 @@ export class TlLabPage extends LitElement {
 
   private onSeatNotice(notice: SeatNotice): void {
     this.seat = applySeatNotice(this.seat, notice);
-    if (notice.kind === 'workshop' && notice.phase === 'ended') this.onEnded('The workshop has ended. Thank you for taking part!');
+    if (notice.kind === 'workshop' && notice.phase === 'ended') this.showEnded(WORKSHOP_ENDED);
   }
 
-  private onEnded(message: string): void {
+  /** The session is over (the channel or a terminal says so). A seat joins again unless the workshop is over. */
+  private onEnded(reason: string, message: string): void {
     if (this.ended) return;
+    if (this.rejoining || this.nextLab?.busy) {
+      this.endedWhileSwitching = true;
+      return;
+    }
+    if (this.session.workshop && this.seat?.phase !== 'ended') void this.rejoin(reason);
+    else this.showEnded(message);
+  }
+
+  private showEnded(message: string): void {
+    if (this.ended) return;
+    this.rejoining = false;
     this.ended = message || 'The lab session has ended.';
     clearSession(); // a reload shows the list, not a lab that cannot connect
+  }
+
+  /**
+   * The seat's session ended but the seat lives on (the instructor reset it: a new box): join the
+   * workshop again, which answers with the seat's current session for this browser, and switch to it.
+   */
+  private async rejoin(reason: string): Promise<void> {
+    const from = this.session;
+    const seat = from.workshop!;
+    this.rejoining = true;
+    try {
+      // Asking first: an ended workshop is a plain answer here, where the join would be an error.
+      const info = await getJoinInfo(seat.code);
+      if (this.session.id !== from.id || this.ended) return;
+      if (info.phase !== 'open') return this.showEnded(info.phase === 'ended' ? WORKSHOP_ENDED : 'The lab session has ended.');
+      this.setWorkshopLabs(info.labs);
+      const joined = await joinWorkshop(seat.code, seat.name);
+      if (this.session.id !== from.id || this.ended) return;
+      if (joined.session.id === from.id) return this.showEnded('The lab session has ended.');
+      this.switchTo(joined);
+      this.showNotice(BOX_STOPPED.has(reason) ? 'Your lab box stopped: you are in a fresh one.' : 'Your instructor gave you a fresh box.');
+    } catch (err) {
+      if (this.session.id !== from.id) return;
+      const refused = err instanceof ApiRequestError && (err.status === 410 || err.status === 409);
+      this.showEnded(refused && (err as ApiRequestError).status === 410 ? WORKSHOP_ENDED
+        : refused ? `The lab session has ended: ${errorText(err)}`
+        : `The lab session has ended and your seat could not be reached (${errorText(err)}). Open the workshop's link again to go back to it.`);
+    }
+  }
+
+  /** "Next lab" on the finish page: the seat moves to the workshop's next lab, on a new box. */
+  private async goToNextLab(): Promise<void> {
+    const offer = this.nextLab;
+    if (!offer || offer.busy) return;
+    const from = this.session;
+    this.nextLab = { ...offer, busy: true, error: undefined };
+    try {
+      const joined = await nextLab(from.id, from.token);
+      if (this.session.id === from.id) this.switchTo(joined);
+    } catch (err) {
+      if (this.session.id !== from.id) return;
+      this.nextLab = { ...offer, busy: false, error: `The next lab could not start: ${errorText(err)}` };
+      // The old session ended meanwhile: the seat is somewhere, so join it again.
+      if (this.endedWhileSwitching) {
+        this.endedWhileSwitching = false;
+        void this.rejoin('ended');
+      }
+    }
+  }
+
+  /** Makes the seat's new session the page's (tl-home-page stores it; willUpdate starts over). */
+  private switchTo(joined: JoinResponse): void {
+    const { session } = joined;
+    const from = this.session;
+    const title = this.workshopLabs?.find((l) => l.id === session.lab)?.title
+      ?? (session.lab === from.lab ? from.title : session.lab);
+    this.emit<StoredSession>('tl-session-update', {
+      id: session.id, token: session.token, lab: session.lab, title, expiresAt: session.expiresAt,
+      terminals: session.terminals.length > 0 ? session.terminals : undefined,
+      workshop: { code: from.workshop!.code, seat: joined.seat, name: joined.name },
+    });
+  }
+
+  /** The workshop's labs, in order (a seat only): what "Next lab" offers. */
+  private async loadWorkshopLabs(): Promise<void> {
+    const code = this.session.workshop?.code;
+    if (!code) return;
+    try {
+      const info = await getJoinInfo(code);
+      if (this.session.workshop?.code === code) this.setWorkshopLabs(info.labs);
+    } catch { /* no Next lab button then */ }
+  }
+
+  private setWorkshopLabs(labs: WorkshopJoinInfo['labs']): void {
+    this.workshopLabs = labs;
+    if (!this.nextLab?.busy) this.nextLab = this.nextLabOffer();
+  }
+
+  private nextLabOffer(): NextLabOffer | undefined {
+    const labs = this.workshopLabs;
+    if (!this.session.workshop || !labs) return undefined;
+    const index = labs.findIndex((l) => l.id === this.session.lab);
+    const next = index >= 0 ? labs[index + 1] : undefined;
+    return next ? { title: next.title, busy: false } : undefined;
   }
 
   /** Fetches the guide's content. A server without guides (404) shows the terminal alone. */
@@ -168,7 +292,7 @@ export class TlLabPage extends LitElement {
   }
 
   private onStatusChange(ev: TlStatusChangeEvent): void {
-    if (ev.detail.state === 'ended' && ev.detail.sessionGone) this.onEnded(ev.detail.message ?? '');
+    if (ev.detail.state === 'ended' && ev.detail.sessionGone) this.onEnded(ev.detail.reason ?? 'closed', ev.detail.message ?? '');
   }
 
   private onReady(ev: TlReadyEvent): void {
@@ -198,6 +322,10 @@ export class TlLabPage extends LitElement {
                   @tl-hand=${(ev: CustomEvent<boolean>) => { this.seat = this.seat && { ...this.seat, hand: ev.detail }; }}
                   @tl-recordings-change=${(ev: TlRecordingsChangeEvent) => { this.recorded = new Set(ev.detail.keys()); }}></tl-lab-bar>
       ${this.ended ? html`<div class="banner ended" role="alert" data-testid="session-ended">${this.ended}</div>` : nothing}
+      ${this.rejoining && !this.ended
+        ? html`<div class="banner" role="status" data-testid="session-rejoining"><span class="spinner" aria-hidden="true"></span>
+            Your lab session ended: taking you back to your seat…</div>`
+        : nothing}
       ${this.notice ? html`<div class="banner notice" role="status" data-testid="session-notice">${this.notice}</div>` : nothing}
       ${session.workshop
         ? html`<tl-seat-notices .session=${session.id} .token=${session.token} .seat=${this.seat} .now=${this.clock.now}
@@ -214,8 +342,8 @@ export class TlLabPage extends LitElement {
     const session = this.session;
     const guide = this.lab
       ? html`<tl-guide id="guide" .lab=${this.lab} .progress=${this.progress} .session=${session.id} .token=${session.token}
-                       .walkthrough=${this.walkthrough} ?reportHints=${session.workshop !== undefined}
-                       @tl-type-input=${this.onTypeInput}></tl-guide>`
+                       .walkthrough=${this.walkthrough} ?reportHints=${session.workshop !== undefined} .nextLab=${this.nextLab}
+                       @tl-type-input=${this.onTypeInput} @tl-next-lab=${() => void this.goToNextLab()}></tl-guide>`
       : html`<div class="guide-placeholder" id="guide" data-testid="guide-placeholder">
           ${this.guideState === 'error'
             ? html`<span role="alert">The lab guide could not be loaded.</span>

@@ -7,19 +7,19 @@
 // - Flow control: bytes count as processed when xterm.js has parsed them (the write callback); the
 //   connection acknowledges every ACK_EVERY_BYTES and when writing goes idle, and the server stops
 //   reading the shell while too much is unacknowledged. A `yes` flood cannot freeze the tab.
-// - Heartbeat and reconnect: a ping every HEARTBEAT_MS; three pings without any message in between
-//   mean the socket is dead. Unexpected closes reconnect with backoff for as long as the session lives.
+// - Heartbeat and reconnect (protocol-socket.ts): a ping every HEARTBEAT_MS; three pings without any
+//   message in between mean the socket is dead. Unexpected closes reconnect with backoff for as long
+//   as the session lives, resuming from `outputOffset`.
 import type { Terminal } from '@xterm/xterm';
-import { WS_PATH } from '../../protocol/api.js';
 import {
-  ACK_EVERY_BYTES, CLOSE, FRAME_SNAPSHOT, HEARTBEAT_MS, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_INPUT_CHARS, MAX_ROWS,
+  ACK_EVERY_BYTES, CLOSE, FRAME_SNAPSHOT, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_INPUT_CHARS, MAX_ROWS,
   PROTOCOL_VERSION, decodeBinaryFrame,
   type ClientMessage, type ErrorCode, type ErrorMessage, type ExitReason, type ReadyMessage, type ServerMessage,
 } from '../../protocol/messages.js';
-import {
-  Disposable, DisposableStore, Emitter, MutableDisposable, addDisposableListener, disposableInterval, disposableTimeout,
-  type IDisposable, type IEvent,
-} from '../lifecycle.js';
+import { Disposable, Emitter, MutableDisposable, disposableTimeout, type IDisposable, type IEvent } from '../lifecycle.js';
+import { ProtocolSocket, type Backoff } from './protocol-socket.js';
+
+export { defaultSocketUrl } from './protocol-socket.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 
@@ -49,14 +49,13 @@ export interface TerminalConnectionOptions {
   /** WebSocket URL; defaults to ws(s)://<page host>/ws. */
   url?: string;
   heartbeatMs?: number;
-  reconnectDelayMs?: { initial: number; max: number };
+  reconnectDelayMs?: Backoff;
   resizeDebounceMs?: number;
   /** Start connecting in the constructor (default true). */
   autoConnect?: boolean;
   createSocket?: (url: string) => WebSocket;
 }
 
-const DEFAULT_BACKOFF = { initial: 250, max: 5000 };
 /** Acknowledgements are at least this far apart... */
 const MIN_ACK_INTERVAL_MS = 10;
 /** ...and follow this soon after the terminal has parsed everything it was given. */
@@ -77,11 +76,6 @@ const END_TEXT: Partial<Record<EndReason, string>> = {
 const GONE: ReadonlySet<EndReason> = new Set<EndReason>([
   'bad-token', 'no-terminal', 'session-ended', 'ended', 'idle-timeout', 'max-lifetime', 'shell-exited', 'server-stopping', 'box-failed',
 ]);
-
-export function defaultSocketUrl(): string {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}${WS_PATH}`;
-}
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.floor(value)));
@@ -122,14 +116,9 @@ export class TerminalConnection extends Disposable {
   /** Fires each time the server accepts the connection (first connect and every reconnect). */
   readonly onReady: IEvent<ReadyMessage> = this.readyEmitter.event;
 
-  private readonly url: string;
-  private readonly heartbeatMs: number;
-  private readonly backoff: { initial: number; max: number };
   private readonly resizeDebounceMs: number;
 
-  private readonly socket = this.register(new MutableDisposable<IDisposable>());
-  private ws: WebSocket | undefined;
-  private readonly reconnectTimer = this.register(new MutableDisposable<IDisposable>());
+  private readonly socket: ProtocolSocket;
   private readonly resizeTimer = this.register(new MutableDisposable<IDisposable>());
   private readonly noticeTimer = this.register(new MutableDisposable<IDisposable>());
   private readonly ackTimer = this.register(new MutableDisposable<IDisposable>());
@@ -139,8 +128,9 @@ export class TerminalConnection extends Disposable {
   /** The server accepted hello on the current socket. */
   private isReady = false;
   private ended = false;
-  private attempt = 0;
   private hasConnectedOnce = false;
+  /** What the next hello resumes from (undefined: a fresh terminal, which gets a snapshot). */
+  private resumeFrom: number | undefined;
 
   // Output stream state. `epoch` changes when the terminal is reset; write callbacks of an older
   // epoch are ignored.
@@ -157,23 +147,29 @@ export class TerminalConnection extends Disposable {
   private lastAckAt = -Infinity;
 
   private lastSize: { cols: number; rows: number } | undefined;
-  private pingId = 0;
-  private unansweredPings = 0;
 
   constructor(private readonly term: ConnectionTerminal, private readonly options: TerminalConnectionOptions) {
     super();
-    this.url = options.url ?? defaultSocketUrl();
-    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
-    this.backoff = options.reconnectDelayMs ?? DEFAULT_BACKOFF;
     this.resizeDebounceMs = options.resizeDebounceMs ?? 50;
+    this.socket = new ProtocolSocket({
+      onOpen: () => this.sendHello(),
+      onMessage: (msg) => this.onText(msg),
+      onBinary: (bytes) => this.onBinary(bytes),
+      onClose: (ev) => this.onSocketClose(ev),
+      onReconnecting: (attempt, message) => {
+        // The socket is gone (this also follows a heartbeat that went unanswered).
+        this.isReady = false;
+        this.ackTimer.clear();
+        this.setStatus({ state: 'reconnecting', attempt, sessionGone: false, message });
+      },
+      onRetry: () => this.openSocket(),
+    }, {
+      name: 'the terminal WebSocket', url: options.url, heartbeatMs: options.heartbeatMs, backoff: options.reconnectDelayMs,
+      createSocket: options.createSocket,
+    });
+    this.register({ dispose: () => this.socket.close() });
     this.register(term.onData((data) => { this.sendInput(data); }));
     this.register(term.onResize(() => this.scheduleResize()));
-    if (typeof window !== 'undefined') {
-      // Back online: skip the rest of the backoff.
-      this.register(addDisposableListener(window, 'online', () => {
-        if (this.reconnectTimer.value) this.reconnect();
-      }));
-    }
     if (options.autoConnect !== false) this.openSocket();
   }
 
@@ -203,13 +199,7 @@ export class TerminalConnection extends Disposable {
   reconnect(): void {
     if (this.isDisposed || this.currentStatus.sessionGone) return;
     this.ended = false;
-    this.reconnectTimer.clear();
     this.openSocket();
-  }
-
-  override dispose(): void {
-    this.ws = undefined;
-    super.dispose();
   }
 
   // ---- socket lifecycle ----
@@ -217,68 +207,32 @@ export class TerminalConnection extends Disposable {
   private openSocket(): void {
     if (this.isDisposed || this.ended) return;
     this.closeSocket();
-    this.setStatus(this.hasConnectedOnce || this.attempt > 0
-      ? { state: 'reconnecting', attempt: Math.max(1, this.attempt), sessionGone: false }
+    const attempt = this.socket.attempt;
+    this.setStatus(this.hasConnectedOnce || attempt > 0
+      ? { state: 'reconnecting', attempt: Math.max(1, attempt), sessionGone: false }
       : { state: 'connecting', attempt: 0, sessionGone: false });
-
-    const resumeFrom = this.hasStream ? this.written : undefined;
-    let ws: WebSocket;
-    try {
-      ws = this.options.createSocket ? this.options.createSocket(this.url) : new WebSocket(this.url);
-    } catch (err) {
-      console.error('termlab: cannot open the terminal WebSocket', err);
-      this.scheduleReconnect();
-      return;
-    }
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    this.isReady = false;
-    this.acked = resumeFrom ?? 0;
-    this.unansweredPings = 0;
-
-    const store = new DisposableStore();
-    store.add(addDisposableListener(ws, 'open', () => this.sendHello(resumeFrom)));
-    store.add(addDisposableListener(ws, 'message', (ev) => this.onSocketMessage(ev)));
-    store.add(addDisposableListener(ws, 'close', (ev) => this.onSocketClose(ev)));
-    // The heartbeat also bounds how long a socket may take to open.
-    store.add(disposableInterval(() => this.heartbeat(), this.heartbeatMs));
-    this.socket.value = {
-      dispose: () => {
-        store.dispose();
-        if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
-          try {
-            ws.close(1000);
-          } catch { /* closing a socket cannot usefully fail */ }
-        }
-      },
-    };
+    this.resumeFrom = this.hasStream ? this.written : undefined;
+    this.acked = this.resumeFrom ?? 0;
+    this.socket.open();
   }
 
-  /** Drops the current socket (removing its listeners first, so its close event is not seen). */
+  /** Drops the current socket (its close event is not seen) and any waiting reconnect. */
   private closeSocket(): void {
-    this.ws = undefined;
     this.isReady = false;
     this.ackTimer.clear();
-    this.socket.clear();
+    this.socket.close();
   }
 
   private scheduleReconnect(message?: string): void {
     if (this.isDisposed || this.ended) return;
     this.closeSocket();
-    this.attempt++;
-    const delay = Math.min(this.backoff.initial * 2 ** (this.attempt - 1), this.backoff.max);
-    this.setStatus({ state: 'reconnecting', attempt: this.attempt, sessionGone: false, message });
-    this.reconnectTimer.value = disposableTimeout(() => {
-      this.reconnectTimer.clear();
-      this.openSocket();
-    }, delay);
+    this.socket.retryLater(message);
   }
 
   private end(reason: EndReason, message?: string): void {
     if (this.ended) return;
     this.ended = true;
     this.closeSocket();
-    this.reconnectTimer.clear();
     this.resizeTimer.clear();
     this.noticeTimer.clear();
     this.setStatus({
@@ -288,7 +242,8 @@ export class TerminalConnection extends Disposable {
   }
 
   private onSocketClose(ev: CloseEvent): void {
-    this.closeSocket();
+    this.isReady = false;
+    this.ackTimer.clear();
     if (this.ended || this.isDisposed) return;
     switch (ev.code) {
       case CLOSE.badToken: return this.end('bad-token');
@@ -300,35 +255,22 @@ export class TerminalConnection extends Disposable {
     }
   }
 
-  private heartbeat(): void {
-    if (this.unansweredPings >= 3) {
-      console.warn('termlab: no message from the server for three heartbeats; reconnecting');
-      this.scheduleReconnect('The connection went quiet');
-      return;
-    }
-    this.unansweredPings++;
-    this.send({ type: 'ping', id: ++this.pingId });
-  }
-
   // ---- client to server ----
 
   private send(msg: ClientMessage): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(msg));
-    return true;
+    return this.socket.send(msg);
   }
 
   private currentSize(): { cols: number; rows: number } {
     return { cols: clamp(this.term.cols, 2, MAX_COLS), rows: clamp(this.term.rows, 1, MAX_ROWS) };
   }
 
-  private sendHello(resumeFrom: number | undefined): void {
+  private sendHello(): void {
     const size = this.currentSize();
     const hello: ClientMessage = {
       type: 'hello', v: PROTOCOL_VERSION, token: this.options.token, terminal: this.options.terminal ?? 'main', ...size,
     };
-    if (resumeFrom !== undefined) hello.resumeFrom = resumeFrom;
+    if (this.resumeFrom !== undefined) hello.resumeFrom = this.resumeFrom;
     if (this.send(hello)) this.lastSize = size;
   }
 
@@ -388,20 +330,7 @@ export class TerminalConnection extends Disposable {
 
   // ---- server to client ----
 
-  private onSocketMessage(ev: MessageEvent): void {
-    this.unansweredPings = 0;
-    if (typeof ev.data === 'string') this.onText(ev.data);
-    else if (ev.data instanceof ArrayBuffer) this.onBinary(new Uint8Array(ev.data));
-  }
-
-  private onText(text: string): void {
-    let msg: ServerMessage;
-    try {
-      msg = JSON.parse(text) as ServerMessage;
-    } catch {
-      console.warn('termlab: ignoring a text frame that is not JSON');
-      return;
-    }
+  private onText(msg: ServerMessage): void {
     switch (msg.type) {
       case 'ready': return this.onServerReady(msg);
       case 'pong': return;
@@ -417,7 +346,7 @@ export class TerminalConnection extends Disposable {
     this.readyMessage = msg;
     this.isReady = true;
     this.hasConnectedOnce = true;
-    this.attempt = 0;
+    this.socket.accepted();
     if (!this.hasStream) {
       // No snapshot or output came before ready: the stream starts where the server says.
       this.hasStream = true;

@@ -4,14 +4,15 @@
 // learner's terminal (no resize messages; its size follows the learner's `resized`), never resumes
 // (each connection starts from a snapshot) and needs a fresh single-use ticket for every connection.
 // Keystrokes go out only while the server says this view may type (the learner handed control to
-// the instructor); the server enforces it too.
+// the instructor); the server enforces it too. The socket itself (heartbeat, reconnect with backoff)
+// is a ProtocolSocket, as for the terminal and the session channel.
 import type { Terminal } from '@xterm/xterm';
 import {
-  CLOSE, FRAME_SNAPSHOT, HEARTBEAT_MS, MAX_COLS, MAX_ROWS, PROTOCOL_VERSION, decodeBinaryFrame,
-  type ClientMessage, type ServerMessage,
+  CLOSE, FRAME_SNAPSHOT, MAX_COLS, MAX_ROWS, PROTOCOL_VERSION, decodeBinaryFrame, type ServerMessage,
 } from '../../protocol/messages.js';
 import { Disposable, Emitter, type IEvent } from '../lifecycle.js';
-import { defaultSocketUrl, splitInput } from './connection.js';
+import { splitInput } from './connection.js';
+import { ProtocolSocket, isSessionGoneClose, type Backoff } from './protocol-socket.js';
 
 export type ViewState = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 export interface ViewStatus { state: ViewState; message?: string }
@@ -22,7 +23,7 @@ export interface ViewConnectionOptions {
   ticket(): Promise<string>;
   terminal: string;
   url?: string;
-  backoff?: { initial: number; max: number };
+  backoff?: Backoff;
 }
 
 export class ViewConnection extends Disposable {
@@ -35,25 +36,36 @@ export class ViewConnection extends Disposable {
   status: ViewStatus = { state: 'connecting' };
   control: ViewControl = { control: 'learner', canType: false };
 
-  private ws: WebSocket | undefined;
-  private attempt = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private unanswered = 0;
+  private readonly socket: ProtocolSocket;
+  /** The ticket of the socket being opened (single-use: each connection fetches its own). */
+  private ticket = '';
   private written = 0;
   private ended = false;
 
   constructor(private readonly term: Terminal, private readonly options: ViewConnectionOptions) {
     super();
+    this.socket = new ProtocolSocket({
+      onOpen: () => this.sendHello(),
+      onMessage: (msg) => this.onMessage(msg),
+      onBinary: (bytes) => this.onBinary(bytes),
+      onClose: (ev) => {
+        if (isSessionGoneClose(ev.code)) this.end('The learner\'s lab session has ended.');
+        else this.scheduleReconnect(ev.code === CLOSE.tooSlow ? 'The view fell behind; reloading the screen' : 'Connection lost');
+      },
+      onReconnecting: (_attempt, message) => this.setStatus({ state: 'reconnecting', message }),
+      onRetry: () => void this.open(),
+    }, { name: 'the terminal view', url: options.url, backoff: options.backoff });
     this.register(term.onData((data) => this.sendInput(data)));
-    this.register({ dispose: () => this.close() });
+    this.register({ dispose: () => this.socket.close() });
     void this.open();
   }
 
   /** Sends keystrokes to the learner's shell; false (nothing sent) unless the learner handed control over. */
   sendInput(data: string): boolean {
-    if (!this.control.canType || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    for (const piece of splitInput(data)) this.send({ type: 'input', data: piece });
+    if (!this.control.canType) return false;
+    for (const piece of splitInput(data)) {
+      if (!this.socket.send({ type: 'input', data: piece })) return false;
+    }
     return true;
   }
 
@@ -61,7 +73,7 @@ export class ViewConnection extends Disposable {
   reconnect(): void {
     if (this.isDisposed) return;
     this.ended = false;
-    this.attempt = 0;
+    this.socket.attempt = 0;
     void this.open();
   }
 
@@ -71,9 +83,9 @@ export class ViewConnection extends Disposable {
   }
 
   private async open(): Promise<void> {
-    this.close();
+    this.socket.close();
     if (this.isDisposed || this.ended) return;
-    this.setStatus({ state: this.attempt > 0 ? 'reconnecting' : 'connecting' });
+    this.setStatus({ state: this.socket.attempt > 0 ? 'reconnecting' : 'connecting' });
     let ticket: string;
     try {
       ticket = await this.options.ticket();
@@ -82,39 +94,17 @@ export class ViewConnection extends Disposable {
       return;
     }
     if (this.isDisposed || this.ended) return;
-    const ws = new WebSocket(this.options.url ?? defaultSocketUrl());
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    this.unanswered = 0;
-    ws.onopen = () => {
-      const cols = Math.min(MAX_COLS, Math.max(2, this.term.cols));
-      const rows = Math.min(MAX_ROWS, Math.max(1, this.term.rows));
-      this.send({ type: 'hello', v: PROTOCOL_VERSION, token: ticket, channel: 'view', terminal: this.options.terminal, cols, rows });
-    };
-    ws.onmessage = (ev) => {
-      this.unanswered = 0;
-      if (typeof ev.data === 'string') this.onText(ev.data);
-      else if (ev.data instanceof ArrayBuffer) this.onBinary(new Uint8Array(ev.data));
-    };
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      if (ev.code === CLOSE.badToken || ev.code === CLOSE.sessionEnded) this.end('The learner\'s lab session has ended.');
-      else this.scheduleReconnect(ev.code === CLOSE.tooSlow ? 'The view fell behind; reloading the screen' : 'Connection lost');
-    };
-    this.heartbeat = setInterval(() => {
-      if (this.unanswered++ >= 3) this.scheduleReconnect('The connection went quiet');
-      else this.send({ type: 'ping', id: Date.now() });
-    }, HEARTBEAT_MS);
+    this.ticket = ticket;
+    this.socket.open();
   }
 
-  private onText(text: string): void {
-    let msg: ServerMessage;
-    try {
-      msg = JSON.parse(text) as ServerMessage;
-    } catch {
-      return;
-    }
+  private sendHello(): void {
+    const cols = Math.min(MAX_COLS, Math.max(2, this.term.cols));
+    const rows = Math.min(MAX_ROWS, Math.max(1, this.term.rows));
+    this.socket.send({ type: 'hello', v: PROTOCOL_VERSION, token: this.ticket, channel: 'view', terminal: this.options.terminal, cols, rows });
+  }
+
+  private onMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'resized':
         if (msg.cols !== this.term.cols || msg.rows !== this.term.rows) this.term.resize(msg.cols, msg.rows);
@@ -124,7 +114,7 @@ export class ViewConnection extends Disposable {
         this.controlEmitter.fire(this.control);
         return;
       case 'ready':
-        this.attempt = 0;
+        this.socket.accepted();
         this.setStatus({ state: 'connected' });
         return;
       case 'exit':
@@ -163,34 +153,15 @@ export class ViewConnection extends Disposable {
     this.written = end;
   }
 
-  private send(msg: ClientMessage): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
-  }
-
   private scheduleReconnect(message: string): void {
-    this.close();
+    this.socket.close();
     if (this.isDisposed || this.ended) return;
-    this.attempt++;
-    this.setStatus({ state: 'reconnecting', message });
-    const backoff = this.options.backoff ?? { initial: 250, max: 5000 };
-    this.timer = setTimeout(() => void this.open(), Math.min(backoff.initial * 2 ** (this.attempt - 1), backoff.max));
+    this.socket.retryLater(message);
   }
 
   private end(message: string): void {
-    this.close();
+    this.socket.close();
     this.ended = true;
     this.setStatus({ state: 'ended', message });
-  }
-
-  private close(): void {
-    clearTimeout(this.timer);
-    clearInterval(this.heartbeat);
-    this.timer = this.heartbeat = undefined;
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(1000);
-    }
   }
 }
