@@ -277,7 +277,7 @@ async function benchWorkshop(seats: number, keys: number): Promise<void> {
     const t0 = performance.now();
     await until('the room\'s boxes warm', async () => (await staff.json<WorkshopState>(`/api/workshops/${w.id}`)).warm >= seats, 600_000, 250);
     console.log(`workshop of ${seats} shell seats: boxes warm after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const learners: Array<{ seat: string; client: ProtocolClient; channel: ProtocolClient }> = [];
+    const learners: Array<{ seat: string; token: string; client: ProtocolClient }> = [];
     const joins: number[] = [];
     for (let i = 0; i < seats; i++) {
       const b = new Browser(srv.url);
@@ -286,7 +286,7 @@ async function benchWorkshop(seats: number, keys: number): Promise<void> {
       const client = await ProtocolClient.open(srv.url, joined.session.token);
       await client.waitForText(PROMPT, 30_000);
       joins.push(performance.now() - start);
-      learners.push({ seat: joined.seat, client, channel: await ProtocolClient.openSession(srv.url, joined.session.token) });
+      learners.push({ seat: joined.seat, token: joined.session.token, client });
     }
     console.log(`  join -> prompt with a warm box (${seats} learners one after another): p50 ${ms(pct(joins, 50))}  p95 ${ms(pct(joins, 95))}`);
     const clients = learners.map((l) => l.client);
@@ -325,19 +325,20 @@ async function benchWorkshop(seats: number, keys: number): Promise<void> {
     // The dashboard's delay: the learner's page hears its step passed, until the dashboard does.
     const delays: number[] = [];
     for (const l of learners) {
-      const heardAt = new Promise<number>((resolve) => {
-        const check = () => l.channel.of('lab').some((m) => m.progress.steps[0] === 'done') ? resolve(performance.now()) : setTimeout(check, 1);
-        check();
-      });
+      // The page's session channel, opened now (a channel silent for 30 s is closed as dead).
+      const channel = await ProtocolClient.openSession(srv.url, l.token);
+      const heardAt = channel.waitFor('the pass on the learner\'s channel', () => channel.of('lab').some((m) => m.progress.steps[0] === 'done'), 30_000)
+        .then(() => performance.now());
       l.client.type('echo hello > ~/hello.txt\r');
-      const onDashboard = events.waitFor('the pass on the dashboard', (e) => e.type === 'seat' && e.row.seat === l.seat && e.row.steps[0]?.state === 'passed' ? performance.now() : undefined, 30_000);
+      const onDashboard = events.waitFor('the pass on the dashboard', (e, at) => e.type === 'seat' && e.row.seat === l.seat && e.row.steps[0]?.state === 'passed' ? at : undefined, 30_000);
       const [learnerAt, dashboardAt] = await Promise.all([heardAt, onDashboard]);
       delays.push(Math.max(0, dashboardAt - learnerAt));
+      channel.close();
     }
     console.log(`  dashboard event delay, learner's page -> dashboard (${delays.length} step passes): p50 ${ms(pct(delays, 50))}  p95 ${ms(pct(delays, 95))}`);
     for (const v of viewers) v.close();
     await events.close();
-    for (const l of learners) { l.client.close(); l.channel.close(); }
+    for (const l of learners) l.client.close();
   } finally {
     await srv.stop();
   }

@@ -161,7 +161,7 @@ export class WorkshopStore {
       const record: SeatRecord = { ...seat, workshop, seat: String(n) };
       this.saveSeat(record, true);
       return record;
-    })();
+    }).immediate();
   }
 
   saveSeat(s: SeatRecord, insert = false): void {
@@ -178,6 +178,9 @@ export class WorkshopStore {
 
   /** Appends an event with the next sequence number; keeps only the newest `keep` of the workshop's. */
   appendEvent(workshop: string, event: WorkshopEvent, keep: number): StoredEvent {
+    // IMMEDIATE: the write lock is taken before the read, so another writer (the progress store,
+    // another server on the same file) makes it wait (busy_timeout) instead of failing it with
+    // SQLITE_BUSY_SNAPSHOT, as a read upgraded to a write would.
     return this.db.transaction(() => {
       const seq = this.lastSeq(workshop) + 1;
       const at = Date.now();
@@ -187,7 +190,7 @@ export class WorkshopStore {
         this.db.prepare('DELETE FROM workshop_events WHERE workshop = ? AND seq <= ?').run(workshop, seq - keep);
       }
       return { seq, event, at };
-    })();
+    }).immediate();
   }
 
   lastSeq(workshop: string): number {

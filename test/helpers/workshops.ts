@@ -45,7 +45,8 @@ export async function createWorkshop(b: Browser, req: CreateWorkshopRequest, adm
 
 /** A dashboard's Server-Sent Events stream, parsed. */
 export class EventStream {
-  readonly events: Array<{ id: number; event: WorkshopEvent }> = [];
+  /** Each event with when it arrived (performance.now()). */
+  readonly events: Array<{ id: number; event: WorkshopEvent; at: number }> = [];
   private readonly abort = new AbortController();
   private done: Promise<void> | undefined;
 
@@ -74,7 +75,7 @@ export class EventStream {
           buf = buf.slice(end + 2);
           const id = /^id: (\d+)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (id !== undefined && data !== undefined) this.events.push({ id: Number(id), event: JSON.parse(data) as WorkshopEvent });
+          if (id !== undefined && data !== undefined) this.events.push({ id: Number(id), event: JSON.parse(data) as WorkshopEvent, at: performance.now() });
         }
       }
     } catch { /* aborted */ }
@@ -82,10 +83,11 @@ export class EventStream {
 
   get lastId(): number { return this.events.at(-1)?.id ?? 0; }
 
-  async waitFor<T>(what: string, find: (e: WorkshopEvent) => T | undefined, ms = 15_000): Promise<T> {
+  /** The latest event `find` accepts, polled; `find` also gets the event's arrival time. */
+  async waitFor<T>(what: string, find: (e: WorkshopEvent, at: number) => T | undefined, ms = 15_000): Promise<T> {
     return until(what, () => {
       for (let i = this.events.length - 1; i >= 0; i--) {
-        const found = find(this.events[i]!.event);
+        const found = find(this.events[i]!.event, this.events[i]!.at);
         if (found) return found;
       }
       return undefined;
