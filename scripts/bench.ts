@@ -14,6 +14,8 @@ import { ProtocolClient } from '../test/helpers/protocol-client.js';
 import { echoUnderAttack } from '../test/security/probes-server.js';
 import { Browser, createWorkshop, EventStream } from '../test/helpers/workshops.js';
 import type { JoinResponse, WorkshopState } from '../protocol/workshops.js';
+import { benchPeer } from './bench-peer.js';
+import { benchPage } from './bench-page.js';
 
 const PROMPT = /# $/;
 const quick = process.argv.includes('--quick');
@@ -361,8 +363,10 @@ async function main(): Promise<void> {
     attack: () => benchAttack(quick ? 2 : 5),
     workshop: () => benchWorkshop(quick ? 10 : 30, quick ? 50 : 100),
     green: () => benchGreen(quick ? ['hello', 'hello-docker'] : ['hello', 'hello-docker', 'volumes', 'namespaces']),
+    peer: () => benchPeer({ server, quick }),
+    page: () => benchPage(server, quick ? 5 : 10),
   };
-  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, attack, workshop, green).
+  // --only NAME[,NAME]: run some parts (start, echo, memory, throughput, runtimes, attack, workshop, green, peer, page).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

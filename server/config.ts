@@ -70,6 +70,10 @@ const workshopsSchema = z.object({
   endWarningMs: z.number().int().min(0),
   /** Dashboard events kept per workshop for reconnecting dashboards; older ones are pruned. */
   eventsKept: z.number().int().min(10),
+  /** Workshops not ended yet that this server holds at once: each is a room in memory and rows in the database. */
+  maxOpen: z.number().int().min(1),
+  /** An ended workshop, its seats and its events are deleted this long after its end. */
+  retentionMs: z.number().int().min(0),
 });
 export type WorkshopSettings = z.infer<typeof workshopsSchema>;
 
@@ -212,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       codeAttemptsPerMinute: num(env, 'TERMLAB_WORKSHOP_CODE_ATTEMPTS', 20),
       endWarningMs: num(env, 'TERMLAB_WORKSHOP_END_WARNING_S', 60) * 1000,
       eventsKept: num(env, 'TERMLAB_WORKSHOP_EVENTS_KEPT', 5000),
+      maxOpen: num(env, 'TERMLAB_WORKSHOPS_OPEN_MAX', 50),
+      retentionMs: num(env, 'TERMLAB_WORKSHOP_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
     },
     ...overrides,
   };

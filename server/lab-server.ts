@@ -12,7 +12,7 @@ import { RecordingService } from './recordings/recording-service.js';
 import { RecordingStore } from './recordings/recording-store.js';
 import { Metrics } from './metrics.js';
 import type { Logger } from './log.js';
-import { createDockerDriver, type DockerDriver } from './sandbox/driver.js';
+import { createDockerDriver, type DockerDriver, type PrepareHold } from './sandbox/driver.js';
 import { SessionManager } from './sessions/session-manager.js';
 import { WorkshopService } from './workshops/workshop-service.js';
 import { WorkshopStore } from './workshops/workshop-store.js';
@@ -27,16 +27,30 @@ export interface LabServer {
   stop(): Promise<void>;
 }
 
-/** Prepares the engine and images (printing progress through `progress`), cleans up after a previous run, then listens. */
-export async function startLabServer(config: Config, log: Logger, progress: (line: string) => void = () => {}): Promise<LabServer> {
-  const driver = await createDockerDriver(config, log, progress);
+export interface LabServerOptions {
+  /** Holds some profiles behind a step of the test's own (to see "not ready yet"). */
+  prepare?: PrepareHold;
+}
+
+/**
+ * Prepares the engine (printing progress through `progress`), cleans up after a previous run, then
+ * listens; a profile image never built here is prepared after that, while the page is served
+ * (driver.preparation has its state, the lab cards show it).
+ */
+export async function startLabServer(config: Config, log: Logger, progress: (line: string) => void = () => {},
+  options: LabServerOptions = {}): Promise<LabServer> {
+  let sessions: SessionManager | undefined;
+  const driver = await createDockerDriver(config, log, progress, {
+    background: true,
+    prepare: options.prepare,
+    onProfileReady: (profile) => sessions?.refill(profile),
+  });
   let labs = new Map<string, Lab>();
   labs = loadCatalog(config.labsDir, (err) => log.error({ lab: err.lab, problems: err.problems }, 'lab left out: it does not validate (npm run labs -- validate)'));
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
   const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
   const recordings = new RecordingService(new RecordingStore(config.stateDir), config.recordings);
-  let sessions: SessionManager | undefined;
   const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
   sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
   // Workshops live in the same database file as progress (their own connection).
@@ -58,7 +72,8 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   const hosts = new HostCheck(config);
   if (hosts.anyHost) log.warn('TERMLAB_ALLOWED_HOSTS has "*": any Host header is served, so DNS rebinding is not prevented');
   if (config.unsafeWeaken.length > 0) log.warn({ weakened: config.unsafeWeaken }, 'UNSAFE: TERMLAB_UNSAFE_WEAKEN turned defences off (for the security tests only)');
-  const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts, workshops });
+  const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts, workshops,
+    preparation: driver.preparation });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config, hosts, log);
   gateway.attach(server);
@@ -68,6 +83,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   });
   sessions.start();
   workshops.start();
+  driver.prepareInBackground();
   const address = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;

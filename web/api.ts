@@ -3,6 +3,7 @@ import type {
   ApiError, CreateSessionRequest, LabContent, LabListResponse, RecordingInfo, RecordingListResponse,
   RecordingRequest, SessionInfo, StepSolution,
 } from '../protocol/api.js';
+import type { ProfileStatusResponse } from '../protocol/preparation.js';
 import type { HandRequest, HintRequest } from '../protocol/workshops.js';
 
 /** A failed API call: `status` is the HTTP status (0 when the server could not be reached). */
@@ -49,6 +50,12 @@ function jsonBearer(token: string): HeadersInit {
 export async function listLabs(signal?: AbortSignal): Promise<LabListResponse> {
   const res = await request('/api/labs', { signal });
   return (await res.json()) as LabListResponse;
+}
+
+/** GET /api/profiles: sandbox profiles still being prepared (or failed to) after the server started. */
+export async function getProfileStatus(signal?: AbortSignal): Promise<ProfileStatusResponse> {
+  const res = await request('/api/profiles', { signal });
+  return (await res.json()) as ProfileStatusResponse;
 }
 
 /** POST /api/sessions: starts a box for the lab (can take a second or more). */

@@ -1,7 +1,8 @@
 // HTTP routes: the page, the lab list, and session create / status / end.
-import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ApiError, CreateSessionRequest, LabContent, LabListResponse, StepSolution } from '../../protocol/api.js';
+import type { ProfileStatusResponse } from '../../protocol/preparation.js';
+import type { ProfilePreparation } from '../sandbox/preparation.js';
 import { summary, type Lab } from '../labs/catalog.js';
 import type { Logger } from '../log.js';
 import { SessionError, type SessionManager } from '../sessions/session-manager.js';
@@ -17,6 +18,7 @@ import { metricsAccess } from './metrics-access.js';
 import { PORT_PREFIX, portCookie, portProxy } from './port-proxy.js';
 import { securityHeaders } from './security-headers.js';
 import { recordingRoutes } from './recording-routes.js';
+import { webFiles } from './web-files.js';
 import { workshopRoutes } from './workshop-routes.js';
 import type { WorkshopService } from '../workshops/workshop-service.js';
 
@@ -36,6 +38,8 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
 export function createApp(opts: {
   config: Config; sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>;
   webDir: string; log: Logger; hosts: HostCheck; workshops?: WorkshopService;
+  /** Profiles prepared after listening (the kubernetes image on a first run). */
+  preparation?: Pick<ProfilePreparation, 'statuses' | 'status' | 'refusal'>;
 }): express.Express {
   const { config, sessions, recordings, metrics, labs, log } = opts;
   const limits = new ClientLimits(config);
@@ -61,10 +65,25 @@ export function createApp(opts: {
     res.json(body);
   });
 
+  // The lab list polls this while a profile is being prepared: answered from memory.
+  app.get('/api/profiles', (_req, res) => {
+    const body: ProfileStatusResponse = { profiles: opts.preparation?.statuses() ?? {} };
+    res.set('Cache-Control', 'no-store').json(body);
+  });
+
   app.post('/api/sessions', async (req, res) => {
     if (!req.is('application/json')) return apiError(res, 415, 'bad-request', 'send JSON: {"lab": "<lab id>"}');
     const body = req.body as Partial<CreateSessionRequest> | undefined;
     if (typeof body?.lab !== 'string') return apiError(res, 400, 'bad-request', 'the body needs a "lab" field naming a lab');
+    // Before the start limits: pressing Start on a lab whose sandbox is still being built must not
+    // use up the starts a learner needs for another lab meanwhile (this answer costs a Map lookup).
+    const profile = labs().get(body.lab)?.profile;
+    const notReady = profile && opts.preparation?.refusal(profile);
+    if (profile && notReady) {
+      const status = opts.preparation!.status(profile)!;
+      if (status.state === 'preparing') res.set('Retry-After', String(Math.ceil(Math.min(status.leftMs ?? 60_000, 300_000) / 1000)));
+      return apiError(res, 503, status.state === 'failed' ? 'preparation-failed' : 'preparing', notReady);
+    }
     // Before the lab is looked up: guessing lab names costs starts too.
     const admitted = limits.admit({ learner: learnerId(req), ip: clientIp(req, config.trustProxy) });
     if (!admitted.ok) {
@@ -146,8 +165,7 @@ export function createApp(opts: {
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
   app.use(PORT_PREFIX, portProxy(sessions, { harden: !config.unsafeWeaken.includes('port-proxy-headers') }));
   // Share and embed links are pages of the app; it reads the share id from the path.
-  app.get(['/watch/:share', '/embed/:share', '/workshops/new', '/workshops/:id', '/workshops/:id/report', '/w/:code'], (_req, res) => res.sendFile(path.join(opts.webDir, 'index.html')));
-  app.use(express.static(opts.webDir, { index: 'index.html', maxAge: 0 }));
+  app.use(webFiles(opts.webDir, ['/watch/:share', '/embed/:share', '/workshops/new', '/workshops/:id', '/workshops/:id/report', '/w/:code']));
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.parse.failed') return apiError(res, 400, 'bad-json', 'the request body is not valid JSON');

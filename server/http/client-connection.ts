@@ -26,6 +26,9 @@ const EXIT_TEXT: Record<ExitReason, string> = {
   'box-failed': 'the sandbox stopped working (out of memory or disk?) and was removed',
 };
 
+/** Input a paused socket may still deliver beyond the budget (ws emits what it already read). */
+const INPUT_WAITING_MAX = 512 * 1024;
+
 /** Messages per second a client may send before being told to slow down (a paste comes in pieces). */
 const RATE_PER_SECOND = 2000;
 
@@ -44,6 +47,9 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
   private windowStart = Date.now();
   private windowCount = 0;
   private lastDropNotice = 0;
+  /** Input the terminal's budget could not take yet, oldest first (see input()). */
+  private readonly waitingInput: string[] = [];
+  private waitingBytes = 0;
 
   /** Pings keep a socket alive, so without this one could sit here forever holding a socket slot. */
   private readonly helloTimer: NodeJS.Timeout;
@@ -110,9 +116,7 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
     if (!session || !stream) return this.fail('hello-first');
     session.touch();
     switch (msg.type) {
-      case 'input':
-        if (!stream.write(msg.data)) this.inputDropped(stream);
-        return;
+      case 'input': return this.input(stream, msg.data);
       case 'resize': return stream.requestResize(msg.cols, msg.rows);
       case 'ack':
         if (!stream.ack(this, msg.offset)) this.fail('bad-ack', `ack ${msg.offset} is beyond the ${stream.endOffset} bytes sent`);
@@ -136,9 +140,8 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
       return;
     }
     const stream = session.terminal(msg.terminal, { cols: msg.cols, rows: msg.rows });
-    const offEnd = session.onEnd((reason) => this.exit(reason));
-    const offNotice = session.onNotice((code, message) => this.fail(code, message));
-    this.unsubscribe = () => { offEnd(); offNotice(); };
+    // Session notices (disk nearly full...) go on the session channel only: one place for the page.
+    this.unsubscribe = session.onEnd((reason) => this.exit(reason));
     const replaced = await stream.attach(this, { cols: msg.cols, rows: msg.rows }, msg.resumeFrom);
     if (replaced instanceof ClientConnection) replaced.exit('replaced');
     if (this.closed) return stream.detach(this);
@@ -175,6 +178,46 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
     // terminal code are accepted and ignored: a view takes no part in flow control.
     if (msg.type !== 'input') return;
     if (!this.viewer!.input(msg.data)) this.inputDropped(this.viewer!);
+  }
+
+  /**
+   * Input past the terminal's budget waits here, and the socket is not read until the budget has
+   * taken it: reading on would only parse frames to drop them (a script sending megabytes a second
+   * would cost the event loop everyone shares) and would cut a long paste short. Unread, the rest
+   * waits in the sender's socket; a paste goes in whole, at the budget's pace. What waits here is
+   * what the socket had already read when it was paused: a read or two, bounded by INPUT_WAITING_MAX.
+   */
+  private input(stream: TerminalStream, data: string): void {
+    if (this.waitingInput.length === 0) {
+      const r = stream.offer(data);
+      if (r === 'taken') return;
+      if (r === 'dropped') return this.inputDropped(stream);
+    }
+    if (this.waitingBytes + data.length > INPUT_WAITING_MAX) return this.inputDropped(stream);
+    this.waitingInput.push(data);
+    this.waitingBytes += data.length;
+    if (this.waitingInput.length === 1) {
+      this.ws.pause();
+      this.feedLater(stream);
+    }
+  }
+
+  /** Hands waiting input to the stream as its budget allows, then reads the socket again. */
+  private feedLater(stream: TerminalStream): void {
+    const head = this.waitingInput[0];
+    if (!head || this.closed) return;
+    setTimeout(() => {
+      if (this.closed) return;
+      while (this.waitingInput.length) {
+        const r = stream.offer(this.waitingInput[0]!);
+        if (r === 'later') return this.feedLater(stream);
+        this.waitingBytes -= this.waitingInput.shift()!.length;
+        if (r === 'dropped') this.inputDropped(stream);
+      }
+      // Pings and acks waited in the socket too; they are read now.
+      this.lastHeard = Date.now();
+      this.ws.resume();
+    }, Math.max(1, stream.inputWaitMs(head.length))).unref();
   }
 
   /** Tells the learner their input was dropped, at most every few seconds (a flood drops a lot). */

@@ -4,7 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 
 /**
  * 'wasm-unsafe-eval': asciinema-player compiles its terminal emulator from WebAssembly bytes
- * bundled in app.js. 'unsafe-inline' styles: xterm.js and Lit set style attributes and inject
+ * bundled in its chunk. script-src 'self' covers app.js and the chunks it imports (same origin,
+ * dist/web/chunks/). 'unsafe-inline' styles: xterm.js and Lit set style attributes and inject
  * <style> at run time. The favicon is a data: SVG.
  */
 const BASE_CSP = [

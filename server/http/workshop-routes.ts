@@ -2,7 +2,7 @@
 // code, the dashboard's state and event stream, the instructor's actions, the report, and the
 // learner's hand and hints. Who may do what: docs/workshops.md ("Roles").
 import crypto from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
   MAX_BROADCAST_CHARS, MAX_DISPLAY_NAME, MAX_SEATS, type CreateWorkshopResponse, type WorkshopRole,
@@ -67,11 +67,6 @@ export function workshopRoutes(opts: {
   const guard = new CodeGuard(config.workshops.codeAttemptsPerMinute);
   const r = Router();
 
-  const fail = (res: Response, err: unknown): void => {
-    if (err instanceof WorkshopError) return void res.status(err.status).json({ error: err.message, code: err.code, ...err.extra });
-    if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
-    throw err;
-  };
 
   /** The caller's role in the workshop named in the path; answers 404 (or 403) itself when none fits. */
   const roleOf = (req: Request, res: Response, allowed: WorkshopRole[], action: string): { id: string; role: WorkshopRole; seat?: string } | undefined => {
@@ -109,16 +104,14 @@ export function workshopRoutes(opts: {
     if (endsAt <= startsAt) return apiError(res, 400, 'bad-request', 'endsAt must be after startsAt');
     if (endsAt <= now) return apiError(res, 400, 'bad-request', 'endsAt is in the past');
     if (endsAt - startsAt > 24 * HOUR) return apiError(res, 400, 'bad-request', 'a workshop lasts at most 24 hours');
-    try {
-      const { record, instructorKey, assistantKey } = workshops.create({ title: body.title, labs: body.labs, seats: body.seats, startsAt, endsAt, paced: body.paced ?? false });
-      const origin = `${req.protocol}://${req.get('host')}`;
-      const out: CreateWorkshopResponse = {
-        id: record.id, code: record.code, learnerUrl: `${origin}/w/${record.code}`,
-        instructorUrl: `${origin}/workshops/${record.id}/enter?k=${instructorKey}`,
-        assistantUrl: `${origin}/workshops/${record.id}/enter?k=${assistantKey}`,
-      };
-      res.status(201).set('cache-control', 'no-store').json(out);
-    } catch (err) { fail(res, err); }
+    const { record, instructorKey, assistantKey } = workshops.create({ title: body.title, labs: body.labs, seats: body.seats, startsAt, endsAt, paced: body.paced ?? false });
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const out: CreateWorkshopResponse = {
+      id: record.id, code: record.code, learnerUrl: `${origin}/w/${record.code}`,
+      instructorUrl: `${origin}/workshops/${record.id}/enter?k=${instructorKey}`,
+      assistantUrl: `${origin}/workshops/${record.id}/enter?k=${assistantKey}`,
+    };
+    res.status(201).set('cache-control', 'no-store').json(out);
   });
 
   // The key leaves the address bar (and history, and logs of what is shown) at once: it becomes an
@@ -165,9 +158,7 @@ export function workshopRoutes(opts: {
     if (!code) return;
     const body = parse(joinSchema, req, res);
     if (!body) return;
-    try {
-      res.json(await workshops.join(code, learnerId(req), body.name));
-    } catch (err) { fail(res, err); }
+    res.json(await workshops.join(code, learnerId(req), body.name));
   });
 
   // ---- the learner's hand and hints (their session's Bearer token) ----
@@ -177,18 +168,14 @@ export function workshopRoutes(opts: {
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     const body = parse(handSchema, req, res);
     if (!body) return;
-    try {
-      workshops.hand(session, body.raised);
-      res.status(204).end();
-    } catch (err) { fail(res, err); }
+    workshops.hand(session, body.raised);
+    res.status(204).end();
   });
 
   r.post('/api/sessions/:id/next-lab', async (req, res) => {
     const session = authorised(req);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
-    try {
-      res.json(await workshops.nextLab(session));
-    } catch (err) { fail(res, err); }
+    res.json(await workshops.nextLab(session));
   });
 
   r.post('/api/sessions/:id/hints/:step', (req, res) => {
@@ -197,10 +184,8 @@ export function workshopRoutes(opts: {
     const step = String(req.params.step);
     if (!/^\d{1,3}$/.test(step)) return apiError(res, 404, 'no-step', `this lab has steps 1 to ${session.lab.steps.length}`);
     const body = parse(hintSchema, req, res);
-    try {
-      workshops.hint(session, Number(step) - 1, body?.hint);
-      res.status(204).end();
-    } catch (err) { fail(res, err); }
+    workshops.hint(session, Number(step) - 1, body?.hint);
+    res.status(204).end();
   });
 
   // ---- the room ----
@@ -229,73 +214,57 @@ export function workshopRoutes(opts: {
     const who = roleOf(req, res, STAFF, 'broadcast');
     const body = who && parse(broadcastSchema, req, res);
     if (!who || !body) return;
-    try {
-      workshops.broadcast(who.id, body.message);
-      res.status(204).end();
-    } catch (err) { fail(res, err); }
+    workshops.broadcast(who.id, body.message);
+    res.status(204).end();
   });
 
   r.post('/api/workshops/:id/extend', (req, res) => {
     const who = roleOf(req, res, STAFF, 'extend the workshop');
     const body = who && parse(extendSchema, req, res);
     if (!who || !body) return;
-    try {
-      res.json({ endsAt: workshops.extend(who.id, body.minutes) });
-    } catch (err) { fail(res, err); }
+    res.json({ endsAt: workshops.extend(who.id, body.minutes) });
   });
 
   r.post('/api/workshops/:id/pace', (req, res) => {
     const who = roleOf(req, res, STAFF, 'pace the room');
     const body = who && parse(paceSchema, req, res);
     if (!who || !body) return;
-    try {
-      workshops.pace(who.id, body.unlockedStep);
-      res.status(204).end();
-    } catch (err) { fail(res, err); }
+    workshops.pace(who.id, body.unlockedStep);
+    res.status(204).end();
   });
 
   r.post('/api/workshops/:id/end', (req, res) => {
     const who = roleOf(req, res, INSTRUCTOR, 'end the workshop');
     if (!who) return;
-    try {
-      res.status(202).json({ endsAt: workshops.endSoon(who.id) });
-    } catch (err) { fail(res, err); }
+    res.status(202).json({ endsAt: workshops.endSoon(who.id) });
   });
 
   r.post('/api/workshops/:id/seats/:seat/reset', async (req, res) => {
     const who = roleOf(req, res, INSTRUCTOR, 'reset a seat');
     if (!who) return;
-    try {
-      await workshops.reset(who.id, String(req.params.seat));
-      res.status(204).end();
-    } catch (err) { fail(res, err); }
+    await workshops.reset(who.id, String(req.params.seat));
+    res.status(204).end();
   });
 
   r.post('/api/workshops/:id/seats/:seat/control', (req, res) => {
     const who = roleOf(req, res, INSTRUCTOR, 'take control of a terminal');
     const body = who && parse(controlSchema, req, res);
     if (!who || !body) return;
-    try {
-      workshops.control(who.id, String(req.params.seat), body.on);
-      res.status(202).end();
-    } catch (err) { fail(res, err); }
+    workshops.control(who.id, String(req.params.seat), body.on);
+    res.status(202).end();
   });
 
   r.post('/api/workshops/:id/seats/:seat/view', (req, res) => {
     const who = roleOf(req, res, STAFF, 'view a terminal');
     if (!who) return;
-    try {
-      res.set('cache-control', 'no-store').json(workshops.viewTicket(who.id, String(req.params.seat), who.role as 'instructor' | 'assistant'));
-    } catch (err) { fail(res, err); }
+    res.set('cache-control', 'no-store').json(workshops.viewTicket(who.id, String(req.params.seat), who.role as 'instructor' | 'assistant'));
   });
 
   r.post('/api/workshops/:id/seats/:seat/hand', (req, res) => {
     const who = roleOf(req, res, STAFF, 'lower a hand');
     if (!who) return;
-    try {
-      workshops.lowerHand(who.id, String(req.params.seat));
-      res.status(204).end();
-    } catch (err) { fail(res, err); }
+    workshops.lowerHand(who.id, String(req.params.seat));
+    res.status(204).end();
   });
 
   r.get('/api/workshops/:id/report', (req, res) => {
@@ -308,6 +277,14 @@ export function workshopRoutes(opts: {
       return void res.type('text/csv; charset=utf-8').attachment(`workshop-${who.id}-${day}.csv`).send(reportCsv(rows));
     }
     res.json(rows);
+  });
+
+  // What a handler throws (or rejects with; Express 5 forwards both) that is meant for the caller:
+  // a workshop's or a session's refusal, with its status. Anything else is the app's 500.
+  r.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (err instanceof WorkshopError) return void res.status(err.status).json({ error: err.message, code: err.code, ...err.extra });
+    if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
+    next(err);
   });
 
   return r;

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
+import { btrfsSysfs } from './btrfs-quota.js';
 
 const execFileP = promisify(execFile);
 
@@ -32,16 +33,9 @@ export class BtrfsBoxDisk {
   static async open(docker: Docker): Promise<BtrfsBoxDisk | undefined> {
     const info = (await docker.info()) as { Driver?: string; DockerRootDir?: string };
     if (info.Driver !== 'btrfs' || !info.DockerRootDir) return undefined;
-    try {
-      const { stdout } = await execFileP('btrfs', ['filesystem', 'show', info.DockerRootDir]);
-      const uuid = /uuid:\s*([0-9a-f-]{36})/.exec(stdout)?.[1];
-      if (!uuid) return undefined;
-      const sysfs = `/sys/fs/btrfs/${uuid}/qgroups`;
-      if (!existsSync(sysfs)) return undefined;
-      return new BtrfsBoxDisk(info.DockerRootDir, sysfs);
-    } catch {
-      return undefined;
-    }
+    const fs = await btrfsSysfs(info.DockerRootDir);
+    if (!fs || !existsSync(`${fs}/qgroups`)) return undefined;
+    return new BtrfsBoxDisk(info.DockerRootDir, `${fs}/qgroups`);
   }
 
   /** The box's usage, or undefined when its subvolume or qgroup cannot be found. */

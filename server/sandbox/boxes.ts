@@ -16,6 +16,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { BRIDGE_PREFIX_INTERNAL, BRIDGE_PREFIX_INTERNET, KEYRINGLESS_RUNTIME, LABEL, RUNSC_DIND_RUNTIME, RUNSC_RUNTIME } from './engine.js';
 import type { Profile } from './images.js';
+import { limitCountsImage } from './btrfs-quota.js';
 import { runscBoxSeccomp, runtimeBoxSeccomp } from './seccomp.js';
 
 export interface BoxLimits {
@@ -171,9 +172,10 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
     ...(spec.keyringless ? { Runtime: KEYRINGLESS_RUNTIME } : {}),
     // gVisor: no host keyrings either (keys are the sentry's); docker boxes get --net-raw.
     ...(gvisor ? { Runtime: isDocker ? RUNSC_DIND_RUNTIME : RUNSC_RUNTIME } : {}),
-    // The writable layer's cap, counted by the kernel (deleted-but-open files included). btrfs
-    // counts the image's blocks that the box shares too, so the cap is the image plus diskMb.
-    ...(spec.diskQuota !== false ? { StorageOpt: { size: `${diskMb + await imageSizeMb(docker, spec.image)}M` } } : {}),
+    // The writable layer's cap, counted by the kernel (deleted-but-open files included). Full
+    // qgroups count the image's blocks that the box shares too, so the cap is then the image plus
+    // diskMb; simple quotas count the box's own writes (btrfs-quota.ts).
+    ...(spec.diskQuota !== false ? { StorageOpt: { size: `${diskMb + (await limitCountsImage(docker) ? await imageSizeMb(docker, spec.image) : 0)}M` } } : {}),
     // Docker's DNS answers session names but never external ones on an --internal network;
     // without this, every lookup of an outside name hangs 10-20 s before failing.
     ...(spec.internet ? {} : { DnsOptions: ['timeout:1', 'attempts:1'] }),
@@ -527,7 +529,9 @@ async function ensureSessionNetwork(docker: Docker, instance: string, session: s
       });
       return { id: net.id, name };
     } catch (err) {
-      lastErr = err; // raced with another box of this session, or the subnet was just taken
+      lastErr = err; // raced with another box of this session, or another process took the subnet
+    } finally {
+      claimedSubnets.delete(subnet);
     }
   }
   throw new Error(`could not create network ${name}: ${(lastErr as Error)?.message}`);
@@ -545,7 +549,14 @@ function cidrRange(cidr: string): [number, number] | null {
   return [start, start + size - 1];
 }
 
-/** A /24 from the pool overlapping no existing network; `skip` moves past ones lost to races. */
+/**
+ * Subnets this process is creating networks on right now: they are not in the engine's list yet,
+ * and many sessions starting at once (a workshop's warm-up, a class pressing Start together)
+ * would otherwise all pick the same first free /24 and all but one fail.
+ */
+const claimedSubnets = new Set<string>();
+
+/** Claims a /24 from the pool overlapping no existing or claimed network; `skip` moves past ones lost to races. */
 async function freeSubnet(docker: Docker, subnetPool: string, skip: number): Promise<string> {
   const pool = cidrRange(subnetPool);
   if (!pool) throw new Error(`TERMLAB_SUBNET_POOL must be an IPv4 CIDR such as ${DEFAULT_SUBNET_POOL}, not "${subnetPool}"`);
@@ -556,8 +567,11 @@ async function freeSubnet(docker: Docker, subnetPool: string, skip: number): Pro
   let skipped = 0;
   for (let start = pool[0]; start + 255 <= pool[1]; start += 256) {
     if (used.some(([a, b]) => a <= start + 255 && start <= b)) continue;
+    const subnet = `${[start >>> 24, (start >>> 16) & 255, (start >>> 8) & 255, 0].join('.')}/24`;
+    if (claimedSubnets.has(subnet)) continue;
     if (skipped++ < skip) continue;
-    return `${[start >>> 24, (start >>> 16) & 255, (start >>> 8) & 255, 0].join('.')}/24`;
+    claimedSubnets.add(subnet); // the caller lets go of it once its network exists (or failed)
+    return subnet;
   }
   throw new Error(`no free /24 left in ${subnetPool} (TERMLAB_SUBNET_POOL): end some sessions or give a larger pool`);
 }

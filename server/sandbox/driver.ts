@@ -7,16 +7,46 @@ import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from '../sess
 import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, KUBERNETES_NEEDS_RUNC, removeLeftovers, type Box } from './boxes.js';
 import { BtrfsBoxDisk } from './box-disk.js';
 import { engineFacts, ensureEngine, firewallIntact, installFirewall, resolveSocketPath, type EngineFacts } from './engine.js';
-import { ensureImages } from './images.js';
+import { contextHash, ensureImages, IMAGE_REPO, imageExists, type ImagePhase } from './images.js';
+import { ProfilePreparation, type PrepareStep } from './preparation.js';
 import { ensureRunsc } from './runsc.js';
 
 export interface DockerDriver extends SandboxDriver {
   readonly docker: Docker;
   readonly socketPath: string;
-  readonly images: Record<SandboxProfile, string>;
+  /** Each profile's image ref; a profile prepared in the background appears when it is ready. */
+  readonly images: Partial<Record<SandboxProfile, string>>;
   readonly facts: EngineFacts;
+  /** State of profiles prepared after listening (GET /api/profiles). */
+  readonly preparation: ProfilePreparation;
+  /** Starts preparing the profiles that were not ready at start (the server calls it once it listens). */
+  prepareInBackground(): void;
   removeLeftovers(): Promise<void>;
 }
+
+export interface DriverOptions {
+  /**
+   * Return once the shell and docker images are ready and prepare the rest when
+   * prepareInBackground() is called (the server, so a first run serves the page within minutes).
+   * Without it, every image is ready (or the call throws) before this returns, as scripts want.
+   */
+  background?: boolean;
+  /** Holds these profiles behind a step of the test's own (it may call the real one): "not ready yet" without deleting an image. */
+  prepare?: PrepareHold;
+  /** A profile prepared in the background became ready: pools and workshops may pre-start its boxes. */
+  onProfileReady?: (profile: SandboxProfile) => void;
+}
+
+/** A test's stand-in for the preparation of some profiles (see DriverOptions.prepare). */
+export interface PrepareHold { profiles: readonly SandboxProfile[]; step: PrepareStep }
+
+/**
+ * Every profile's image is prepared after the server listens, in this order (docker and
+ * kubernetes build FROM shell): a newcomer sees the page as soon as the engine runs, can start a
+ * shell lab once the base and shell image exist (about a minute and a half on a first run), a
+ * docker lab a minute later, and the Helm lab once Kubernetes is built from Go source (~10 min cold).
+ */
+const BACKGROUND_PROFILES: readonly SandboxProfile[] = ['shell', 'docker', 'kubernetes'];
 
 /** Profiles whose boxes run their own container runtime with broad privileges in their user namespace. */
 const RUNTIME_PROFILES: ReadonlySet<SandboxProfile> = new Set(['docker', 'kubernetes']);
@@ -29,7 +59,8 @@ export function boxAddress(handle: BoxHandle): string {
 }
 
 /** Engine up, leftovers of a previous run removed, images built: then boxes can be made. */
-export async function createDockerDriver(config: Config, log: Logger, progress: (line: string) => void): Promise<DockerDriver> {
+export async function createDockerDriver(config: Config, log: Logger, progress: (line: string) => void,
+  options: DriverOptions = {}): Promise<DockerDriver> {
   const socketPath = resolveSocketPath(config.dockerSocket);
   // TERMLAB_RUNTIME=runsc: gVisor's runsc, built once (cached; scripts/prepare.ts builds it too).
   if (config.engine.runtime === 'runsc') await ensureRunsc({ stateDir: config.stateDir, engineDir: config.engine.dir, log: progress });
@@ -38,11 +69,25 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
   // The host firewall is what keeps boxes off the host's ports and each other: while its chains
   // are missing (a firewall reload, an operator's flush) no box is made; the sweeper restores them.
   let firewallOk = true;
-  const available = (profile: SandboxProfile): string | undefined => {
+  // Refusals that hold for this server's whole life: such a profile's image is not worth building.
+  const refusedForGood = (profile: SandboxProfile): string | undefined => {
     if (!facts.remapped && RUNTIME_PROFILES.has(profile)) {
       return `the ${profile} profile needs an engine with user-namespace remapping (without it, root in the box is root on the host)`;
     }
     if (profile === 'kubernetes' && config.engine.runtime === 'runsc') return KUBERNETES_NEEDS_RUNC;
+    return undefined;
+  };
+  const images: Partial<Record<SandboxProfile, string>> = {};
+  const preparation = new ProfilePreparation(config.stateDir, log, progress, (profile, ref) => {
+    images[profile] = ref;
+    options.onProfileReady?.(profile);
+  });
+  // Pools and workshop warm-ups ask this before pre-starting a box, so they wait for a profile
+  // still being prepared and begin once onProfileReady says it is there.
+  const available = (profile: SandboxProfile): string | undefined => {
+    const forGood = refusedForGood(profile);
+    if (forGood) return forGood;
+    if (!images[profile]) return preparation.refusal(profile) ?? `the ${profile} sandbox image is not available`;
     if (!firewallOk) return 'the host firewall that isolates boxes is missing; new boxes wait until it is restored';
     return undefined;
   };
@@ -54,13 +99,44 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
   };
   await sweepLeftovers();
   const boxDisk = facts.diskQuota ? await BtrfsBoxDisk.open(docker) : undefined;
-  const images = await ensureImages(docker, { log: progress, stateDir: config.stateDir, pull: config.pull });
+  // Built on an earlier run: ready now, no background work (nothing built is rebuilt).
+  const later: SandboxProfile[] = [];
+  const shellRef = `${IMAGE_REPO.shell}:${contextHash('shell')}`;
+  for (const profile of BACKGROUND_PROFILES) {
+    if (refusedForGood(profile)) continue;
+    const ref = profile === 'shell' ? shellRef : `${IMAGE_REPO[profile]}:${contextHash(profile, shellRef)}`;
+    if (!options.prepare?.profiles.includes(profile) && await imageExists(docker, ref)) images[profile] = ref;
+    else later.push(profile);
+  }
+  const realStep = (profile: SandboxProfile) => async (onPhase: (phase: ImagePhase) => void): Promise<string> => {
+    const refs = await ensureImages(docker, { log: progress, stateDir: config.stateDir, pull: config.pull, profiles: [profile], onPhase });
+    return refs[profile];
+  };
+  const prepareLater = (): void => {
+    for (const profile of later.splice(0)) {
+      const step: PrepareStep = options.prepare?.profiles.includes(profile) ? options.prepare.step : (_, ctx) => ctx.prepare();
+      preparation.start(profile, step, realStep(profile));
+    }
+  };
+  if (!options.background) {
+    prepareLater();
+    await preparation.settled();
+    for (const profile of BACKGROUND_PROFILES) {
+      const failed = preparation.status(profile)?.state === 'failed' ? preparation.refusal(profile) : undefined;
+      if (failed) throw new Error(failed);
+    }
+  }
 
   return {
     docker,
     socketPath,
     images,
     facts,
+    preparation,
+    prepareInBackground(): void {
+      if (later.length > 0) progress(`the ${later.join(', ')} sandbox image is prepared in the background; its labs start once it is ready`);
+      prepareLater();
+    },
     removeLeftovers: sweepLeftovers,
     enforcesDisk: facts.diskQuota,
     available,
@@ -82,7 +158,7 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
         instance: config.instance,
         session: request.session,
         profile: request.profile,
-        image: images[request.profile],
+        image: images[request.profile]!,
         hostname: request.hostname,
         limits: config.limits[request.profile],
         internet: request.internet,
@@ -103,7 +179,8 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     },
     async writableBytes(handle: BoxHandle): Promise<number> {
       // The kernel's count when it keeps one (box-disk.ts: cheap, and what the cap counts),
-      // expressed against the learner's quota: the cap also counts the image's shared blocks.
+      // expressed against the learner's quota: under full qgroups the cap also counts the image's
+      // shared blocks (limit = image + quota); under simple quotas limit = quota, and this is referenced.
       const use = await boxDisk?.use(handle.id);
       if (use?.limit !== undefined) return Math.max(0, use.referenced - (use.limit - config.limits[handle.profile].diskMb * 2 ** 20));
       return boxWritableBytes(docker, handle.id);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { loadConfig, type EngineSettings } from '../config.js';
+import { ensureQuotaMode, quotaMode } from './btrfs-quota.js';
 
 const execFileP = promisify(execFile);
 
@@ -284,7 +285,11 @@ async function ensureEngineFilesystem(settings: EngineSettings, log: (l: string)
   const image = path.join(settings.dir, 'engine.btrfs');
   const mountPoint = path.join(settings.dir, 'docker');
   mkdirSync(mountPoint, { recursive: true });
-  if (mountedFsType(mountPoint) === 'btrfs') return mountPoint;
+  // No box lives on it while the engine is stopped: the one time its quota mode may change.
+  if (mountedFsType(mountPoint) === 'btrfs') {
+    await ensureQuotaMode(mountPoint, log);
+    return mountPoint;
+  }
   if (!existsSync(image)) {
     if (!(await which('mkfs.btrfs'))) await installSystemDeps('mkfs.btrfs is missing', log);
     if (!(await which('mkfs.btrfs'))) {
@@ -305,8 +310,9 @@ async function ensureEngineFilesystem(settings: EngineSettings, log: (l: string)
   // discard: space freed in the engine is given back to the host's disk (the file stays sparse).
   await runLogged('mount', ['-o', 'loop,discard', image, mountPoint], log);
   if (mountedFsType(mountPoint) !== 'btrfs') throw new Error(`mounting ${image} at ${mountPoint} did not give a btrfs filesystem`);
-  // Before any data: accounting that starts with the filesystem is consistent from the first byte.
-  await execFileP('btrfs', ['quota', 'enable', mountPoint]);
+  // Before any data: accounting that starts with the filesystem is consistent from the first
+  // byte. Simple quotas where the kernel has them (btrfs-quota.ts says why).
+  await ensureQuotaMode(mountPoint, log);
   return mountPoint;
 }
 
@@ -318,6 +324,8 @@ async function ensureEngineFilesystem(settings: EngineSettings, log: (l: string)
  */
 async function ensureQuotaAccounting(root: string, log: (l: string) => void): Promise<void> {
   if (!root || !existsSync(root)) return;
+  // Simple quotas are never inconsistent (and refuse a rescan).
+  if (await quotaMode(root) === 'squota') return;
   const qgroups = async (): Promise<string> => {
     const r = await execFileP('btrfs', ['qgroup', 'show', root]).catch((e: { stdout?: string; stderr?: string }) => e);
     return `${r.stdout ?? ''}${r.stderr ?? ''}`;

@@ -43,7 +43,12 @@ export interface ImageOptions {
   profiles?: Profile[];
   /** Try `docker pull` of the base image before bootstrapping it offline (config: TERMLAB_PULL=1). */
   pull?: boolean;
+  /** Told as each slow step begins (a background preparation shows it on the page); quick checks say nothing. */
+  onPhase?: (phase: ImagePhase) => void;
 }
+
+/** The slow steps of ensureImages, in the order they run. */
+export type ImagePhase = 'waiting' | 'base' | 'kube-bins' | 'image';
 
 /**
  * Makes sure the base and the profile images exist in this engine and returns each profile's
@@ -54,7 +59,7 @@ export async function ensureImages(docker: Docker, opts: ImageOptions): Promise<
   const wanted = new Set<Profile>(opts.profiles ?? PROFILES);
   if (wanted.has('docker') || wanted.has('kubernetes')) wanted.add('shell');
   mkdirSync(opts.stateDir, { recursive: true });
-  return withLock(path.join(opts.stateDir, 'images.lock'), opts.log, async () => {
+  return withLock(path.join(opts.stateDir, 'images.lock'), opts.log, () => opts.onPhase?.('waiting'), async () => {
     const refs = {} as Record<Profile, string>;
     let built = false;
     for (const profile of PROFILES) {
@@ -68,6 +73,7 @@ export async function ensureImages(docker: Docker, opts: ImageOptions): Promise<
       const started = Date.now();
       opts.log(`termlab: building ${ref} from images/${profile}/ (first run or images/ changed)`);
       const extra = profile === 'kubernetes' ? await ensureKubeBins(opts) : undefined;
+      opts.onPhase?.('image');
       await build(docker, profile, ref, parent, opts.log, extra);
       opts.log(`termlab: built ${ref} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
       built = true;
@@ -78,19 +84,21 @@ export async function ensureImages(docker: Docker, opts: ImageOptions): Promise<
 }
 
 /** After a rebuild: removes termlab images of earlier images/ versions, so they do not pile up.
- * One still used by a container stays (the engine refuses), and goes at a later rebuild. */
+ * One still used by a container stays (the engine refuses), and goes at a later rebuild. Only the
+ * profiles just ensured are pruned: a call for one profile must not take the others' images. */
 async function pruneOldImages(docker: Docker, current: Partial<Record<Profile, string>>, log: (l: string) => void): Promise<void> {
   const keep = new Set(Object.values(current));
+  const repos = (Object.keys(current) as Profile[]).map((p) => IMAGE_REPO[p]);
   for (const image of await docker.listImages()) {
     for (const tag of image.RepoTags ?? []) {
       const [repo, version] = tag.split(':');
-      if (!Object.values(IMAGE_REPO).includes(repo ?? '') || version === 'latest' || keep.has(tag)) continue;
+      if (!repos.includes(repo ?? '') || version === 'latest' || keep.has(tag)) continue;
       await docker.getImage(tag).remove({ noprune: false }).then(() => log(`termlab: removed old image ${tag}`), () => {});
     }
   }
 }
 
-async function imageExists(docker: Docker, ref: string): Promise<boolean> {
+export async function imageExists(docker: Docker, ref: string): Promise<boolean> {
   try {
     await docker.getImage(ref).inspect();
     return true;
@@ -145,6 +153,7 @@ async function ensureKubeBins(opts: ImageOptions): Promise<string> {
     return dir;
   }
   const started = Date.now();
+  opts.onPhase?.('kube-bins');
   opts.log(`termlab: building the kubernetes binaries into ${dir} (first run: ~10 min with Go's caches cold)`);
   await runLogged('bash', [path.join(SCRIPTS_DIR, 'build-kube-bins.sh'), dir], (line) => opts.log(`  [kube-bins] ${line}`));
   if (!existsSync(path.join(dir, '.complete'))) throw new Error(`scripts/build-kube-bins.sh did not complete ${dir}`);
@@ -236,6 +245,7 @@ function readJsonStream(stream: NodeJS.ReadableStream, onMsg: (m: EngineMessage)
 async function ensureBase(docker: Docker, opts: ImageOptions): Promise<void> {
   if (await imageExists(docker, BASE_IMAGE)) return;
   const { log } = opts;
+  opts.onPhase?.('base');
   // Pulling is opt-in (TERMLAB_PULL=1): the offline bootstrap needs only Debian's mirror, works
   // where no registry is reachable, and sends nothing to a registry the operator did not choose.
   if (opts.pull) {
@@ -338,7 +348,7 @@ function trimRootfs(dir: string): void {
  * Serialises image work between processes (a server and a test run may start together):
  * an O_EXCL lock file holding the owner's pid; a lock whose owner is gone is taken over.
  */
-async function withLock<T>(file: string, log: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+async function withLock<T>(file: string, log: (l: string) => void, onWait: () => void, fn: () => Promise<T>): Promise<T> {
   let told = false;
   for (;;) {
     try {
@@ -353,7 +363,7 @@ async function withLock<T>(file: string, log: (l: string) => void, fn: () => Pro
       const owner = Number(text);
       // An empty file is a lock being taken right now; a pid that is gone left a stale lock.
       if (text && (!Number.isInteger(owner) || !alive(owner))) { rmSync(file, { force: true }); continue; }
-      if (!told && text) { log(`termlab: waiting for process ${owner} to finish preparing images`); told = true; }
+      if (!told && text) { log(`termlab: waiting for process ${owner} to finish preparing images`); onWait(); told = true; }
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -68,6 +68,15 @@ export class SessionManager {
     for (const profile of ['shell', 'docker', 'kubernetes'] as const) this.fillPool(profile);
   }
 
+  /**
+   * A profile became available (its image finished preparing after the server started): pre-start
+   * the boxes its pool and workshops could not start before. Workshops' ticks would get there too.
+   */
+  refill(profile: SandboxProfile): void {
+    this.fillPool(profile);
+    for (const [workshop, r] of this.reserves) if (r.profile === profile) this.fillReserve(workshop, r);
+  }
+
   get count(): number { return this.byIdMap.size; }
   get pooled(): Record<string, number> {
     return Object.fromEntries([...this.pool].map(([p, boxes]) => [p, boxes.length]));

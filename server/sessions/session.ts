@@ -2,8 +2,8 @@
 // Ending it destroys the boxes.
 import type { ErrorCode, ExitReason } from '../../protocol/messages.js';
 
-/** Session-level notices shown to the learner on every attached terminal. */
-export type NoticeCode = Extract<ErrorCode, 'disk-nearly-full' | 'input-dropped'>;
+/** Session-level notices for the learner's page, sent on the session channel (session-channel.ts). */
+export type NoticeCode = Extract<ErrorCode, 'disk-nearly-full'>;
 import type { SessionInfo } from '../../protocol/api.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import type { Lab } from '../labs/lab-loader.js';

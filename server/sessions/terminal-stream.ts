@@ -244,15 +244,33 @@ export class TerminalStream {
    * input before it (pty-input.ts): the caller tells the learner.
    */
   write(data: string): boolean {
-    if (this.exited) return true;
-    if (pendingInput(this.proc) > this.inputHighWater || !this.inputBudget.take(data.length)) {
+    const r = this.offer(data);
+    if (r === 'later') this.droppedInput += data.length;
+    return r === 'taken';
+  }
+
+  /**
+   * Like write(), but input the budget cannot take yet is handed back ('later': try again after
+   * inputWaitMs) rather than dropped, so a client that can wait (its socket, see ClientConnection)
+   * gets a paste in whole at the budget's pace. 'dropped' when the shell is not taking its input,
+   * or the piece is larger than the whole burst.
+   */
+  offer(data: string): 'taken' | 'later' | 'dropped' {
+    if (this.exited) return 'taken';
+    if (pendingInput(this.proc) > this.inputHighWater || data.length > this.inputHighWater) {
       this.droppedInput += data.length;
-      return false;
+      return 'dropped';
     }
+    if (!this.inputBudget.take(data.length)) return 'later';
     noteTyping(this);
     this.proc.write(data);
     for (const listener of this.inputListeners) listener(data);
-    return true;
+    return 'taken';
+  }
+
+  /** Milliseconds until the input budget takes `bytes`. */
+  inputWaitMs(bytes: number): number {
+    return this.inputBudget.waitMs(bytes);
   }
 
   /** Bytes typed that the shell has not taken yet. */

@@ -15,20 +15,24 @@ export interface ViewGrant {
   role: 'instructor' | 'assistant';
 }
 
+/** Tickets are held by their hash, as session tokens are: a memory dump or a Map's timing gives no usable ticket. */
+function ticketKey(ticket: string): string { return crypto.createHash('sha256').update(ticket).digest('hex'); }
+
 export class ViewTickets {
   private readonly tickets = new Map<string, ViewGrant & { expires: number }>();
 
   issue(grant: ViewGrant): string {
     this.prune();
     const ticket = crypto.randomBytes(24).toString('base64url');
-    this.tickets.set(ticket, { ...grant, expires: Date.now() + VIEW_TICKET_TTL_MS });
+    this.tickets.set(ticketKey(ticket), { ...grant, expires: Date.now() + VIEW_TICKET_TTL_MS });
     return ticket;
   }
 
   /** The grant, once: a second redeem of the same ticket gets nothing. */
   redeem(ticket: string): ViewGrant | undefined {
-    const t = this.tickets.get(ticket);
-    this.tickets.delete(ticket);
+    const key = ticketKey(ticket);
+    const t = this.tickets.get(key);
+    this.tickets.delete(key);
     if (!t || t.expires < Date.now()) return undefined;
     return { session: t.session, workshop: t.workshop, role: t.role };
   }

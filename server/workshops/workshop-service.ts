@@ -23,6 +23,8 @@ export class WorkshopError extends Error {
 
 /** How often time-driven changes are looked for: opening, warm-up, stuck seats, the warning and the end. */
 const TICK_MS = 250;
+/** Ended workshops past their retention are looked for this often (and at start). */
+const PURGE_EVERY_MS = 60 * 60 * 1000;
 
 export interface NewWorkshop { title: string; labs: string[]; seats: number; startsAt: number; endsAt: number; paced: boolean }
 
@@ -32,6 +34,7 @@ export class WorkshopService {
   private readonly seating = new Map<string, Promise<Session>>();
   private readonly ending = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private purgedAt = 0;
   readonly events: EventLog;
 
   constructor(
@@ -51,6 +54,7 @@ export class WorkshopService {
     // Workshops that outlived a restart: their boxes are gone (leftovers are removed at start), their
     // seats and history are not; learners who come back get new boxes on the same seats.
     for (const w of this.store.unfinished()) this.rooms.set(w.id, this.newRoom(w));
+    this.purge(Date.now());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -89,6 +93,12 @@ export class WorkshopService {
 
   create(req: NewWorkshop): { record: WorkshopRecord; instructorKey: string; assistantKey: string } {
     for (const id of req.labs) if (!this.labs().has(id)) throw new WorkshopError(400, 'no-such-lab', `there is no lab "${id}": GET /api/labs lists them`);
+    // Without an admin token anyone may create workshops: each holds a room in memory and rows in
+    // the database until it ends, so how many can be open at once is bounded.
+    if (this.rooms.size >= this.settings.maxOpen) {
+      throw new WorkshopError(429, 'too-many-workshops', `this server already holds ${this.rooms.size} workshops that have not ended ` +
+        `(TERMLAB_WORKSHOPS_OPEN_MAX is ${this.settings.maxOpen}): end one, or wait until one ends`);
+    }
     const { fits, why } = this.fits(req.labs, req.startsAt, req.endsAt);
     if (req.seats > fits) {
       throw new WorkshopError(409, 'too-many-seats', `this server can hold ${fits} seat${fits === 1 ? '' : 's'} for this workshop: ${why}; ask for ${fits} or fewer`, { fits });
@@ -372,6 +382,7 @@ export class WorkshopService {
 
   private tick(): void {
     const now = Date.now();
+    if (now - this.purgedAt >= PURGE_EVERY_MS) this.purge(now);
     for (const room of this.rooms.values()) {
       if (this.ending.has(room.id)) continue;
       const stored = room.w.phase;
@@ -399,6 +410,13 @@ export class WorkshopService {
       }
       room.refresh(now);
     }
+  }
+
+  /** Deletes workshops that ended more than the retention period ago (their rows would pile up forever). */
+  private purge(now: number): void {
+    this.purgedAt = now;
+    const gone = this.store.deleteEndedBefore(now - this.settings.retentionMs);
+    if (gone > 0) this.log.info({ workshops: gone }, 'ended workshops past their retention deleted');
   }
 
   /** Keeps the workshop's warm boxes at the seats still free plus the reserve. */

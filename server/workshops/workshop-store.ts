@@ -133,6 +133,23 @@ export class WorkshopStore {
     return (this.db.prepare("SELECT * FROM workshops WHERE phase != 'ended' AND instance = ?").all(this.instance) as WorkshopRow[]).map(toWorkshop);
   }
 
+  /**
+   * Deletes the workshops that ended before `before`, with their seats and events, in one
+   * transaction (a dashboard never sees a workshop without its seats). Returns how many went.
+   */
+  deleteEndedBefore(before: number): number {
+    return this.db.transaction(() => {
+      const ids = (this.db.prepare("SELECT id FROM workshops WHERE phase = 'ended' AND ends_at < ? AND instance = ?")
+        .all(before, this.instance) as Array<{ id: string }>).map((r) => r.id);
+      for (const id of ids) {
+        this.db.prepare('DELETE FROM workshop_events WHERE workshop = ?').run(id);
+        this.db.prepare('DELETE FROM workshop_seats WHERE workshop = ?').run(id);
+        this.db.prepare('DELETE FROM workshops WHERE id = ?').run(id);
+      }
+      return ids.length;
+    }).immediate();
+  }
+
   update(id: string, change: { endsAt?: number; phase?: WorkshopPhase; unlockedStep?: number }): void {
     if (change.endsAt !== undefined) this.db.prepare('UPDATE workshops SET ends_at = ? WHERE id = ?').run(change.endsAt, id);
     if (change.phase !== undefined) this.db.prepare('UPDATE workshops SET phase = ? WHERE id = ?').run(change.phase, id);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { until } from './lab-server.js';
 
 /**
@@ -92,6 +92,16 @@ export function collectPageErrors(page: Page): string[] {
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
   return errors;
+}
+
+/** A page (in a fresh context of its own, or in `context`), with CSP violations reported and errors collected. */
+export interface OpenPage { context: BrowserContext; page: Page; errors: string[] }
+
+export async function openPage(browser: Browser, context?: BrowserContext): Promise<OpenPage> {
+  const ctx = context ?? await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await reportCspViolations(page);
+  return { context: ctx, page, errors: collectPageErrors(page) };
 }
 
 /**

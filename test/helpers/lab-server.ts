@@ -1,7 +1,7 @@
 // Starts a real lab server (real engine, real boxes) on a free port for one test file.
 import crypto from 'node:crypto';
 import { loadConfig, type Config } from '../../server/config.js';
-import { startLabServer, type LabServer } from '../../server/lab-server.js';
+import { startLabServer, type LabServer, type LabServerOptions } from '../../server/lab-server.js';
 import { LABEL } from '../../server/sandbox/engine.js';
 import { createLogger } from '../../server/log.js';
 
@@ -9,7 +9,7 @@ export function testInstance(): string {
   return `t-${crypto.randomBytes(4).toString('hex')}`;
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<LabServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, options: LabServerOptions = {}): Promise<LabServer> {
   const config = loadConfig(process.env, {
     port: 0,
     host: '127.0.0.1',
@@ -21,7 +21,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     logLevel: process.env.TERMLAB_LOG_LEVEL === undefined ? 'warn' : loadConfig().logLevel,
     ...overrides,
   });
-  return startLabServer(config, createLogger(config.logLevel));
+  return startLabServer(config, createLogger(config.logLevel), () => {}, options);
 }
 
 /** POST /api/sessions; returns the SessionInfo JSON. */

@@ -3,8 +3,11 @@
 import WebSocket from 'ws';
 import { WS_PATH } from '../../protocol/api.js';
 import {
-  FRAME_SNAPSHOT, PROTOCOL_VERSION, decodeBinaryFrame, type ClientMessage, type ServerMessage,
+  FRAME_SNAPSHOT, HEARTBEAT_MS, PROTOCOL_VERSION, decodeBinaryFrame, type ClientMessage, type ServerMessage,
 } from '../../protocol/messages.js';
+
+/** The id of the client's own heartbeat pings (a test's pings use others). */
+const HEARTBEAT_PING_ID = 2 ** 52;
 
 export class ProtocolClient {
   readonly messages: ServerMessage[] = [];
@@ -37,11 +40,20 @@ export class ProtocolClient {
           if (this.autoAck) this.send({ type: 'ack', offset: this.offset });
         }
       } else {
-        this.messages.push(JSON.parse(data.toString()) as ServerMessage);
+        const msg = JSON.parse(data.toString()) as ServerMessage;
+        if (msg.type === 'pong' && msg.id === HEARTBEAT_PING_ID) return;
+        this.messages.push(msg);
       }
       this.waiters.splice(0).forEach((f) => f());
     });
+    // Pings as the page does, so a socket quiet for a while (a session channel, a terminal waiting
+    // while fifty others start) is not closed for a missing heartbeat. Their pongs are not kept.
+    const heartbeat = setInterval(() => {
+      if (ws.readyState === WebSocket.OPEN) this.send({ type: 'ping', id: HEARTBEAT_PING_ID });
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
     ws.on('close', (code, reason) => {
+      clearInterval(heartbeat);
       this.closeCode = code;
       this.closeReason = reason.toString();
       this.waiters.splice(0).forEach((f) => f());

@@ -57,8 +57,9 @@ async function waitPrompt(c: ProtocolClient): Promise<void> {
 }
 
 /**
- * Input flood: a page types 8 MiB into a shell that does not read it (`sleep`). Held when the
- * server refuses the excess (and says so), its memory stays flat and its event loop stays free.
+ * Input flood: a page types 8 MiB into a shell that does not read it (`sleep`). Held when what the
+ * server holds for the shell stays bounded (the rest waits unread in the client's own socket, or
+ * is refused), the learner is told of anything dropped, and the event loop stays free.
  */
 export async function inputFlood(server: LabServer): Promise<ProbeResult> {
   const { id, token } = await createSession(server, 'hello');
@@ -78,8 +79,6 @@ export async function inputFlood(server: LabServer): Promise<ProbeResult> {
       for (let i = 0; i < 16; i++) { c.type(chunk); sent += chunk.length; }
       await new Promise((r) => setTimeout(r, 60));
     }
-    clearInterval(sampler);
-    await c.waitFor('input-dropped notice', () => c.errors().some((e) => e.code === 'input-dropped'), 10_000).catch(() => {});
     // Wait until the terminal's output (the tty echoing what it took) has stopped, then look at
     // the event loop over a second in which the shell is stuck: it must not spin on the full pty.
     for (let last = -1; last !== c.offset;) {
@@ -89,12 +88,14 @@ export async function inputFlood(server: LabServer): Promise<ProbeResult> {
     const elu1 = performance.eventLoopUtilization();
     await new Promise((r) => setTimeout(r, 1000));
     const busy = performance.eventLoopUtilization(performance.eventLoopUtilization(), elu1).utilization;
+    // Sampled until here: held back in the socket, the flood reaches the shell over seconds.
+    clearInterval(sampler);
     const grew = process.memoryUsage().rss - rss0;
     const dropped = stream.inputDropped;
     const told = c.errors().some((e) => e.code === 'input-dropped');
     // The bound is what matters: what the server holds for this shell (the RSS figure includes
     // this test's own client, in the same process, so it is reported, not judged).
-    const held = told && dropped > 0 && maxPending <= 512 * 1024 && busy < 0.5;
+    const held = (dropped === 0 || told) && maxPending <= 512 * 1024 && busy < 0.5;
     return {
       name: 'input flood into a shell that does not read', held,
       effect: `sent ${mib(sent)}, dropped ${mib(dropped)}${told ? ' (learner told)' : ''}; held for the shell at most ${mib(maxPending)}; ` +

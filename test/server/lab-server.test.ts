@@ -96,6 +96,28 @@ test('a yes flood to a client that stops reading does not run away; Ctrl-C works
   }
 });
 
+test('a paste four times the input burst goes in whole: the socket is read at the budget\'s pace, nothing is dropped', async () => {
+  const server = await startTestServer({ inputBufferKb: 64 });
+  try {
+    const s = await createSession(server, 'hello');
+    const client = await ProtocolClient.open(server.url, s.token);
+    await client.waitForText('# ');
+    client.type('cat > /root/paste\r');
+    await client.waitForText('cat > /root/paste\r\n');
+    const line = `${'x'.repeat(99)}\n`;
+    const lines = 2560; // 250 KiB
+    for (let i = 0; i < lines; i += 40) client.type(line.repeat(Math.min(40, lines - i)));
+    client.type('\x04');
+    client.type('echo "size=$(wc -c < /root/paste)"\r');
+    await client.waitForText(/size=\d+/, 60_000);
+    assert.equal(/size=(\d+)/.exec(client.text)?.[1], String(line.length * lines));
+    assert.deepEqual(client.errors().map((e) => e.code), []);
+    client.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 test('a pre-started box serves the next session', async () => {
   const server = await startTestServer({ pool: { shell: 1, docker: 0, kubernetes: 0 } });
   try {

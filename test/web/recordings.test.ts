@@ -14,8 +14,8 @@ import type { RecordingInfo, RecordingListResponse } from '../../protocol/api.js
 import { parseAsciicast, type Asciicast } from '../../protocol/asciicast.js';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  collectPageErrors, ensureWebBuilt, reportCspViolations, launchBrowser, playToEnd, playerBox, recordToggle, run, setPlayback, startLab, waitForPlayer,
-  waitForPrompt, waitForRecording, waitForState, waitForStep,
+  collectPageErrors, ensureWebBuilt, openPage, launchBrowser, playToEnd, playerBox, recordToggle, run, setPlayback, startLab, waitForPlayer,
+  waitForPrompt, waitForRecording, waitForState, waitForStep, type OpenPage,
 } from '../helpers/browser.js';
 import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
 
@@ -70,12 +70,7 @@ after(async () => {
   assert.deepEqual(left, [], 'containers left behind');
 });
 
-async function newPage(context?: BrowserContext): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const ctx = context ?? await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await ctx.newPage();
-  await reportCspViolations(page);
-  return { context: ctx, page, errors: collectPageErrors(page) };
-}
+const newPage = (context?: BrowserContext): Promise<OpenPage> => openPage(browser, context);
 
 /** Saves a screenshot into $TERMLAB_SCREENSHOTS, when set (to look at the pages). */
 async function shot(page: Page, name: string): Promise<void> {

@@ -9,12 +9,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../server/config.js';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  collectPageErrors, ensureWebBuilt, launchBrowser, run, storedSession, waitForLine, startNetworkLink, waitForPrompt, waitForState, waitForStep,
-  type NetworkLink, type PageTerm,
+  collectPageErrors, ensureWebBuilt, openPage, launchBrowser, run, storedSession, waitForLine, startNetworkLink, waitForPrompt, waitForState, waitForStep,
+  type NetworkLink, type OpenPage, type PageTerm,
 } from '../helpers/browser.js';
 import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
 
@@ -44,13 +44,8 @@ after(async () => {
   assert.deepEqual(left, [], 'containers left behind');
 });
 
-interface Person { context: BrowserContext; page: Page; errors: string[] }
-
-async function newPerson(): Promise<Person> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  return { context, page, errors: collectPageErrors(page) };
-}
+type Person = OpenPage;
+const newPerson = (): Promise<Person> => openPage(browser);
 
 /** TERMLAB_SCREENSHOTS=<dir> keeps a picture of each page as the tests go. */
 async function shot(page: Page, name: string): Promise<void> {

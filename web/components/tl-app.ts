@@ -1,20 +1,18 @@
-import { LitElement, css, html, nothing } from 'lit';
-import { customElement } from 'lit/decorators.js';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
 import { RouteController } from '../controllers/route-controller.js';
-import { RECORDINGS_HREF, onLinkClick, pageOf, type Route } from '../routes.js';
+import { RECORDINGS_HREF, onLinkClick, pageOf, type PageName, type Route } from '../routes.js';
 import { loadSession } from '../session-store.js';
+import { errorText } from '../api.js';
+import { pageChunks } from '../chunks.js';
+// The lab list is the first page most people see: it is in app.js, the other pages are chunks.
 import '../pages/tl-home-page.js';
-import '../pages/tl-recordings-page.js';
-import '../pages/tl-watch-page.js';
-import '../pages/tl-workshop-new-page.js';
-import '../pages/tl-join-page.js';
-import '../pages/tl-dashboard-page.js';
-import '../pages/tl-report-page.js';
 
 /**
  * The whole page: the header (brand, Labs, Recordings) and the page the address names, from the
- * route table (web/routes.ts). Every page is its own element and takes `.route`.
+ * route table (web/routes.ts). Every page is its own element and takes `.route`; its chunk
+ * (web/chunks.ts) is fetched when the route first names it, and the element made once it has arrived.
  * A page that changes the running lab fires `tl-session-change` so the header follows.
  */
 @customElement('tl-app')
@@ -41,13 +39,26 @@ export class TlApp extends LitElement {
     }
     nav.links a:hover, nav.links a[aria-current='page'] { color: var(--tl-text); background: var(--tl-surface-2); }
     .page { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; }
+    .load-error { margin: 2rem auto; max-width: 40rem; padding: 0 1.25rem; color: var(--tl-muted); }
   `;
 
   private readonly router = new RouteController(this);
+  /** A page whose chunk could not be fetched (offline, or a server updated since this page loaded). */
+  @state() private loadFailed: { page: PageName; message: string } | undefined;
 
   constructor() {
     super();
     this.addEventListener('tl-session-change', () => this.requestUpdate());
+  }
+
+  /** A page not yet defined: fetch its chunk, and render again once it is (see render). */
+  protected override willUpdate(_changed: PropertyValues): void {
+    const page = this.router.route.page;
+    if (customElements.get(pageOf(this.router.route).tag)) return;
+    pageChunks[page]().then(
+      () => this.requestUpdate(),
+      (err: unknown) => { this.loadFailed = { page, message: errorText(err) }; },
+    );
   }
 
   protected override updated(): void {
@@ -60,9 +71,23 @@ export class TlApp extends LitElement {
 
   protected override render() {
     const route = this.router.route;
-    const tag = unsafeStatic(pageOf(route).tag);
-    const content = staticHtml`<${tag} class="page" .route=${route}></${tag}>`;
+    const content = this.renderPage(route);
     return route.page === 'embed' ? content : html`${this.renderHeader(route)}${content}`;
+  }
+
+  /**
+   * The page's element, only once its chunk has defined it: an element made before its definition
+   * gets its properties (`.route`, `.session`) only at its first update, after its controllers
+   * connected without them.
+   */
+  private renderPage(route: Route) {
+    const { tag } = pageOf(route);
+    if (this.loadFailed?.page === route.page) {
+      return html`<p class="page load-error" role="alert">This page could not be loaded (${this.loadFailed.message}). Reload to try again.</p>`;
+    }
+    if (!customElements.get(tag)) return html`<div class="page" aria-busy="true"></div>`;
+    const element = unsafeStatic(tag);
+    return staticHtml`<${element} class="page" .route=${route}></${element}>`;
   }
 
   private renderHeader(route: Route) {

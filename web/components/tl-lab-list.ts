@@ -1,7 +1,10 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { LabSummary, SessionInfo } from '../../protocol/api.js';
-import { createSession, errorText, listLabs } from '../api.js';
+import { describeProgress, notReadyMessage } from '../../protocol/preparation.js';
+import { ApiRequestError, createSession, errorText, listLabs } from '../api.js';
+import { loadLabPage } from '../chunks.js';
+import { ProfileStatusController } from '../controllers/profile-status-controller.js';
 import { buttonStyles } from './shared-styles.js';
 import type { TlWalkthroughDialog } from './tl-walkthrough-dialog.js';
 import './tl-walkthrough-dialog.js';
@@ -17,7 +20,8 @@ const PROFILE_LABEL: Record<string, string> = { shell: 'Linux shell', docker: 'D
 /**
  * The labs from GET /api/labs as cards, each with a Start button that creates a session
  * (POST /api/sessions; starting the box can take a few seconds), and "Watch the walkthrough" for
- * labs that ship a recorded one.
+ * labs that ship a recorded one. A lab whose sandbox profile is still being prepared (a first run
+ * builds the kubernetes image after the server started) says so on its card, with the progress.
  *
  * @fires tl-session-start - `CustomEvent<{session, lab}>` once a session was created for a lab.
  */
@@ -113,6 +117,13 @@ export class TlLabList extends LitElement {
       .empty {
         color: var(--tl-muted, #8b949e);
       }
+      .preparing {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        font-size: 0.875rem;
+        color: var(--tl-muted, #8b949e);
+      }
     `,
   ];
 
@@ -126,6 +137,7 @@ export class TlLabList extends LitElement {
   @state() private startError: { lab: string; message: string } | undefined;
 
   private loading: AbortController | undefined;
+  private readonly profiles = new ProfileStatusController(this);
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -159,6 +171,8 @@ export class TlLabList extends LitElement {
     if (this.starting) return;
     this.starting = lab.id;
     this.startError = undefined;
+    // The lab page's code (xterm.js, the guide) comes while the box starts, not after it.
+    void loadLabPage().catch(() => { /* tl-app says so if it still fails when the page is shown */ });
     try {
       const session = await createSession(lab.id);
       this.dispatchEvent(new CustomEvent<SessionStartDetail>('tl-session-start', {
@@ -166,6 +180,8 @@ export class TlLabList extends LitElement {
       }));
     } catch (err) {
       this.startError = { lab: lab.id, message: errorText(err) };
+      // Refused because its sandbox is not ready: the card shows the progress from now on.
+      if (err instanceof ApiRequestError && (err.code === 'preparing' || err.code === 'preparation-failed')) this.profiles.refresh();
     } finally {
       this.starting = undefined;
     }
@@ -191,7 +207,8 @@ export class TlLabList extends LitElement {
 
   private renderLab(lab: LabSummary) {
     const busy = this.starting === lab.id;
-    const error = this.startError?.lab === lab.id ? this.startError.message : '';
+    const notReady = this.profiles.status(lab.profile);
+    const error = this.startError?.lab === lab.id && !notReady ? this.startError.message : '';
     return html`
       <li class="card" data-testid="lab-${lab.id}">
         <h2>${lab.title}</h2>
@@ -203,10 +220,11 @@ export class TlLabList extends LitElement {
           ${lab.tags.map((tag) => html`<li>${tag}</li>`)}
         </ul>
         ${error ? html`<div class="error" role="alert" data-testid="start-error">${error}</div>` : nothing}
+        ${this.renderNotReady(lab)}
         <div class="actions">
           <button class="primary" data-testid="start-${lab.id}" aria-busy=${busy ? 'true' : 'false'}
-                  ?disabled=${this.starting !== undefined} @click=${() => this.start(lab)}>
-            ${busy ? html`<span class="spinner" aria-hidden="true"></span>Starting…` : 'Start'}
+                  ?disabled=${this.starting !== undefined || notReady !== undefined} @click=${() => this.start(lab)}>
+            ${busy ? html`<span class="spinner" aria-hidden="true"></span>Starting…` : notReady ? 'Not ready yet' : 'Start'}
           </button>
           ${busy ? html`<span class="hint">Preparing your sandbox…</span>` : nothing}
           ${lab.walkthrough && !busy
@@ -218,6 +236,19 @@ export class TlLabList extends LitElement {
         </div>
       </li>
     `;
+  }
+
+  /** The lab's sandbox is still being prepared, or preparing it failed: what, how far, what to do. */
+  private renderNotReady(lab: LabSummary) {
+    const status = this.profiles.status(lab.profile);
+    if (!status) return nothing;
+    if (status.state === 'failed') {
+      return html`<div class="error" role="alert" data-testid="profile-status">${notReadyMessage(lab.profile, status)}</div>`;
+    }
+    return html`<div class="preparing" role="status" data-testid="profile-status">
+      <span class="spinner" aria-hidden="true"></span>
+      <span>Preparing: ${describeProgress(status)}. Other labs can start meanwhile.</span>
+    </div>`;
   }
 }
 

@@ -5,8 +5,13 @@ import playerCss from 'asciinema-player/dist/bundle/asciinema-player.css';
 import { MutableDisposable } from '../lifecycle.js';
 import { CastLoadError, fetchCast, readCast, type Chapter, type LoadedCast } from '../player/cast.js';
 import { CastPlayer, type PlayerState } from '../player/cast-player.js';
-import { TERMINAL_THEME } from '../terminal/terminal-view.js';
+import { TERMINAL_THEME } from '../terminal/theme.js';
+import { formatClock } from '../controllers/clock-controller.js';
+import { adoptDocumentStyles } from '../document-styles.js';
 import { spinnerStyles } from './shared-styles.js';
+
+// The player measures its character cell in document.body, outside this element's shadow root.
+adoptDocumentStyles(playerCss);
 
 export type { PlayerState } from '../player/cast-player.js';
 export type TlPlayerStateEvent = CustomEvent<PlayerState>;
@@ -22,7 +27,7 @@ export const SPEEDS = [0.5, 1, 1.5, 2, 4, 8, 16];
 export const DEFAULT_IDLE_LIMIT = 2;
 const IDLE_LIMITS = [0.5, 1, 2, 5, Infinity];
 
-/** The player's colours: the lab terminal's (web/terminal/terminal-view.ts), as asciinema-player's theme variables. */
+/** The player's colours: the lab terminal's (web/terminal/theme.ts), as asciinema-player's theme variables. */
 function themeCss(): string {
   const t = TERMINAL_THEME;
   const palette = [t.black, t.red, t.green, t.yellow, t.blue, t.magenta, t.cyan, t.white, t.brightBlack, t.brightRed,
@@ -31,16 +36,6 @@ function themeCss(): string {
     --term-color-foreground: ${t.foreground}; --term-color-background: ${t.background};
     ${palette.map((c, i) => `--term-color-${i}: ${c};`).join(' ')}
   }`;
-}
-
-/** "1:05" or "1:02:03". */
-export function formatClock(seconds: number): string {
-  const total = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { RecordingInfo } from '../../protocol/api.js';
 import { errorText, getRecording, getSession, setRecording } from '../api.js';
 import { buttonStyles } from './shared-styles.js';
-import { formatClock } from './tl-player.js';
+import { formatClock } from '../controllers/clock-controller.js';
 
 /** A terminal being recorded: its recording's id, and since when (epoch ms; undefined when unknown). */
 export interface RunningRecording {

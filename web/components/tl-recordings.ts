@@ -5,7 +5,7 @@ import type { LabSummary, RecordingInfo } from '../../protocol/api.js';
 import { castUrl, deleteRecording, errorText, listLabs, listRecordings, shareUrl } from '../api.js';
 import { copyText } from '../clipboard.js';
 import { buttonStyles } from './shared-styles.js';
-import { formatClock } from './tl-player.js';
+import { formatClock } from '../controllers/clock-controller.js';
 import './tl-player.js';
 
 /** What the player panel plays: one of the list's recordings, or a file from this computer. */

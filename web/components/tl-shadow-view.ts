@@ -8,7 +8,11 @@ import { DisposableStore } from '../lifecycle.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from '../terminal/terminal-view.js';
 import { ViewConnection, type ViewControl, type ViewStatus } from '../terminal/view-connection.js';
 import { viewTicket, workshopActions } from '../workshop-api.js';
+import { adoptDocumentStyles } from '../document-styles.js';
 import { buttonStyles } from './shared-styles.js';
+
+// Linked page-wide before the dashboard was its own chunk; the shadow root below has its own copy.
+adoptDocumentStyles(xtermCss);
 
 declare global {
   interface Window {

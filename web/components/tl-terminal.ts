@@ -4,7 +4,11 @@ import xtermCss from '@xterm/xterm/css/xterm.css';
 import type { ReadyMessage } from '../../protocol/messages.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
 import { TerminalController } from '../terminal/terminal-controller.js';
+import { adoptDocumentStyles } from '../document-styles.js';
 import { buttonStyles } from './shared-styles.js';
+
+// Linked page-wide before the lab page was its own chunk; the shadow root below has its own copy.
+adoptDocumentStyles(xtermCss);
 
 export type TlStatusChangeEvent = CustomEvent<ConnectionStatus>;
 export type TlReadyEvent = CustomEvent<ReadyMessage>;

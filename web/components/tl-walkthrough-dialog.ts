@@ -1,13 +1,14 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import { castUrl } from '../api.js';
+import { castUrl, errorText } from '../api.js';
+import { loadPlayer } from '../chunks.js';
 import { buttonStyles } from './shared-styles.js';
-import './tl-player.js';
 
 /**
  * A lab's recorded walkthrough in a modal dialog: the player with the lab's steps as chapters
  * (the recording's markers, "1. Step title" …, "Finished"); choosing a step plays from it, and the
- * step playing is highlighted. The player exists only while the dialog is open.
+ * step playing is highlighted. The player exists only while the dialog is open, and its chunk
+ * (asciinema-player) is fetched the first time the dialog opens: the lab list does not need it.
  */
 @customElement('tl-walkthrough-dialog')
 export class TlWalkthroughDialog extends LitElement {
@@ -54,9 +55,17 @@ export class TlWalkthroughDialog extends LitElement {
   ];
 
   @state() private lab: { id: string; title: string } | undefined;
+  /** The player's chunk could not be fetched (the dialog says so instead of showing an empty box). */
+  @state() private loadError = '';
 
   /** Opens the dialog on a lab's walkthrough (GET /api/labs/:id/walkthrough.cast). */
   async show(lab: { id: string; title: string }): Promise<void> {
+    try {
+      await loadPlayer();
+      this.loadError = '';
+    } catch (err) {
+      this.loadError = errorText(err);
+    }
     this.lab = lab;
     await this.updateComplete;
     const dialog = this.renderRoot.querySelector('dialog');
@@ -79,12 +88,18 @@ export class TlWalkthroughDialog extends LitElement {
               <button class="small" data-testid="close-walkthrough" @click=${() => this.close()}>Close</button>
             </div>
             <div class="body">
-              <p class="hint">A recorded run through the lab. Pick a step to watch it.</p>
-              <tl-player src=${castUrl.walkthrough(lab.id)} name="The walkthrough" autoplay></tl-player>
+              ${this.renderPlayer(lab)}
             </div>`
           : nothing}
       </dialog>
     `;
+  }
+
+  private renderPlayer(lab: { id: string }) {
+    if (this.loadError) return html`<p class="hint" role="alert">The player could not be loaded: ${this.loadError}</p>`;
+    return html`
+      <p class="hint">A recorded run through the lab. Pick a step to watch it.</p>
+      <tl-player src=${castUrl.walkthrough(lab.id)} name="The walkthrough" autoplay></tl-player>`;
   }
 }
 

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { RecordingInfo } from '../../protocol/api.js';
 import { castUrl, errorText, getSharedRecording } from '../api.js';
-import { formatClock } from './tl-player.js';
+import { formatClock } from '../controllers/clock-controller.js';
 import './tl-player.js';
 
 /** Playback settings a share or embed link may carry: ?speed=2&idle=1&autoplay=1. */

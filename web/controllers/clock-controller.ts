@@ -35,6 +35,16 @@ export function formatTimeLeft(ms: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
+/** "1:05" or "1:02:03": a recording's length or position (here, not in tl-player, so that pages showing it need not load the player). */
+export function formatClock(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
 /** "4 min", "1 h 5 min", "40 s": a duration for people, rounded. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

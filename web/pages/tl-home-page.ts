@@ -1,17 +1,18 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import { getSession } from '../api.js';
+import { errorText, getSession } from '../api.js';
+import { loadLabPage } from '../chunks.js';
 import { pageStyles } from '../components/shared-styles.js';
 import type { TlSessionStartEvent } from '../components/tl-lab-list.js';
 import { clearSession, loadSession, saveSession, type StoredSession } from '../session-store.js';
 import type { TlSessionLeaveEvent } from './tl-lab-page.js';
 import '../components/tl-lab-list.js';
 import '../components/tl-join-box.js';
-import './tl-lab-page.js';
 
 /**
  * "/": the running lab of this tab (kept in sessionStorage, so a reload rejoins it), or else the
- * lab list with a box to join a workshop by its code.
+ * lab list with a box to join a workshop by its code. The running lab's element (xterm.js, the
+ * guide) is a chunk of its own, fetched when there is a lab to show.
  * @fires tl-session-change - a lab started or ended (the header follows).
  */
 @customElement('tl-home-page')
@@ -23,6 +24,8 @@ export class TlHomePage extends LitElement {
 
   @state() private session: StoredSession | undefined = loadSession();
   @state() private notice = '';
+  /** The lab page's chunk could not be fetched. */
+  @state() private loadError = '';
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -65,8 +68,19 @@ export class TlHomePage extends LitElement {
     this.notice = notice;
   }
 
+  /** A lab to show and its element not yet defined: fetch its chunk, render again once it is. */
+  protected override willUpdate(): void {
+    if (!this.session || customElements.get('tl-lab-page')) return;
+    loadLabPage().then(() => this.requestUpdate(), (err: unknown) => { this.loadError = errorText(err); });
+  }
+
   protected override render() {
     const session = this.session;
+    if (session && this.loadError) {
+      return html`<main class="list"><p class="error" role="alert">The lab page could not be loaded (${this.loadError}). Reload to try again.</p></main>`;
+    }
+    // Made only once defined: it reads `.session` when it connects (see web/chunks.ts).
+    if (session && !customElements.get('tl-lab-page')) return html`<main class="list" aria-busy="true"></main>`;
     if (session) {
       return html`<tl-lab-page .session=${session}
                                @tl-session-update=${(ev: CustomEvent<StoredSession>) => this.setSession(ev.detail)}

@@ -2,40 +2,13 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
-import { Terminal, type ITerminalOptions, type ITheme } from '@xterm/xterm';
+import { Terminal, type ITerminalOptions } from '@xterm/xterm';
 import { MAX_COLS, MAX_ROWS } from '../../protocol/messages.js';
 import { Disposable, toDisposable } from '../lifecycle.js';
+import { TERMINAL_FONT, TERMINAL_THEME } from './theme.js';
 
-/** Dark palette with enough contrast for every ANSI colour on the background. */
-export const TERMINAL_THEME: ITheme = {
-  background: '#0d1117',
-  foreground: '#e6edf3',
-  cursor: '#58a6ff',
-  cursorAccent: '#0d1117',
-  selectionBackground: '#264f78',
-  selectionInactiveBackground: '#1f3a56',
-  scrollbarSliderBackground: 'rgba(110, 118, 129, 0.35)',
-  scrollbarSliderHoverBackground: 'rgba(110, 118, 129, 0.55)',
-  scrollbarSliderActiveBackground: 'rgba(110, 118, 129, 0.7)',
-  black: '#484f58',
-  red: '#ff7b72',
-  green: '#3fb950',
-  yellow: '#d29922',
-  blue: '#58a6ff',
-  magenta: '#bc8cff',
-  cyan: '#39c5cf',
-  white: '#b1bac4',
-  brightBlack: '#6e7681',
-  brightRed: '#ffa198',
-  brightGreen: '#56d364',
-  brightYellow: '#e3b341',
-  brightBlue: '#79c0ff',
-  brightMagenta: '#d2a8ff',
-  brightCyan: '#56d4dd',
-  brightWhite: '#ffffff',
-};
-
-export const TERMINAL_FONT = '"JetBrains Mono", "Cascadia Mono", "Fira Code", "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace';
+// The colours and font live in theme.ts (the player uses them without xterm.js); still exported from here.
+export { TERMINAL_FONT, TERMINAL_THEME };
 
 /** Opens http(s) links in a new tab that cannot reach back to this page. */
 export function openLink(uri: string): void {

@@ -122,6 +122,40 @@ test('servers sharing a database file see only their own workshops', async () =>
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('ended workshops past their retention go with their seats and events; recent, unfinished and other servers\' stay', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-ws-'));
+  const file = path.join(dir, 'termlab.db');
+  const a = new WorkshopStore(file, 'server-a');
+  const b = new WorkshopStore(file, 'server-b');
+  const make = (store: WorkshopStore, id: string, code: string, endsAt: number, phase: 'open' | 'ended') => {
+    store.createWorkshop({ id, code, title: id, labs: ['hello'], seats: 2, startsAt: 0, endsAt, paced: false,
+      instructorHash: 'x', assistantHash: 'y', phase, createdAt: 0 });
+    store.takeSeat(id, 2, { learner: `l-${id}`, name: 'Ann', joinedAt: 0, lab: 'hello', hand: false, steps: [], past: {}, recordings: [] });
+    store.appendEvent(id, { type: 'broadcast', message: 'hi', at: 0 }, 100);
+  };
+  make(a, 'old', 'AAAAAA', 1000, 'ended');
+  make(a, 'recent', 'BBBBBB', 5000, 'ended');
+  make(a, 'running', 'CCCCCC', 1000, 'open');
+  make(b, 'theirs', 'DDDDDD', 1000, 'ended');
+  assert.equal(a.deleteEndedBefore(2000), 1);
+  assert.equal(a.workshop('old'), undefined);
+  assert.equal(a.seats('old').length, 0);
+  assert.equal(a.eventCount('old'), 0);
+  for (const id of ['recent', 'running']) {
+    assert.ok(a.workshop(id), `${id} stays`);
+    assert.equal(a.seats(id).length, 1);
+    assert.equal(a.eventCount(id), 1);
+  }
+  assert.ok(b.workshop('theirs'), "another server's workshop is its own to delete");
+  assert.equal(a.deleteEndedBefore(2000), 0);
+  a.close();
+  b.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('capacity: the session cap and the memory budget, beside overlapping workshops, say how many seats fit', () => {
   const config = { ...loadConfig(), maxSessions: 100, memoryBudgetMb: 512 * 32, workshops: { ...loadConfig().workshops, reserve: 2 } };
   const alone = seatsThatFit({ config, seatMb: 512, startsAt: 0, endsAt: 10, others: [] });

@@ -83,6 +83,18 @@ test('creating a workshop needs the admin token, valid fields, and room for its 
   assert.equal(err.fits, 4);
   assert.match(err.error, /can hold 4 seats/);
 
+  // Workshops not yet ended are bounded in number (each is a room in memory and rows on disk).
+  const settings = server.config.workshops;
+  const maxOpen = settings.maxOpen;
+  settings.maxOpen = server.workshops.liveRooms().length;
+  try {
+    const full = await anyone.fetch('/api/workshops', { body: { ...body, seats: 1 }, headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal(full.status, 429);
+    assert.match(((await full.json()) as { error: string }).error, /TERMLAB_WORKSHOPS_OPEN_MAX/);
+  } finally {
+    settings.maxOpen = maxOpen;
+  }
+
   // The instructor link: the key becomes an HttpOnly, SameSite=Strict cookie, and the address loses it.
   const res = await instructor.fetch(new URL(created.instructorUrl).pathname + new URL(created.instructorUrl).search);
   assert.equal(res.status, 303);

@@ -1,0 +1,566 @@
+// npm run bench -- --only peer: termlab beside WeTTY (the npm package `wetty`, a widely used
+// xterm.js web terminal), in the same run, on the same box image, in the same Chromium.
+// The WeTTY box is made by termlab's own driver (same image, limits, network and `docker exec`
+// argv as a lab's box), and WeTTY's --command is a script that runs that argv, so both servers
+// put a node-pty on the same kind of `docker exec -it ... bash -l`. Everything timed is timed in
+// the page, on the page's own xterm.js Terminal: `input()` as if typed, until the answer is
+// parsed. Prints figures; asserts nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import type { Config } from '../server/config.js';
+import type { LabServer } from '../server/lab-server.js';
+import type { BoxHandle } from '../server/sessions/sandbox-driver.js';
+import { ensureWebBuilt, launchBrowser, startLab } from '../test/helpers/browser.js';
+import { percentile } from '../test/helpers/echo.js';
+import { testInstance, until } from '../test/helpers/lab-server.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const WETTY_MAIN = path.join(ROOT, 'node_modules', 'wetty', 'build', 'main.js');
+/** OSC number of the throughput markers (the box's bashrc uses 6973 for its prompt marker). */
+const MARK_OSC = 6974;
+
+type Side = 'termlab' | 'wetty';
+
+// ---- in the page ----
+// The functions below run in the page (page.evaluate): they may use only their argument and the
+// page's globals, and declare no local arrow functions (tsx's esbuild would wrap those in a
+// __name() helper the page does not have). Types of what they see, as scripts/ compiles without the DOM lib:
+
+interface PageCell { getChars(): string }
+interface PageLine { translateToString(trimRight?: boolean): string; getCell(x: number): PageCell | undefined }
+interface PageTerm {
+  cols: number;
+  rows: number;
+  buffer: { active: { baseY: number; cursorX: number; cursorY: number; getLine(i: number): PageLine | undefined } };
+  input(data: string, wasUserInput?: boolean): void;
+  resize(cols: number, rows: number): void;
+  write(data: string | Uint8Array, callback?: () => void): void;
+  onWriteParsed(listener: () => void): { dispose(): void };
+  parser: { registerOscHandler(id: number, handler: (data: string) => boolean): { dispose(): void } };
+}
+/** Installed in each page by installHarness. */
+interface Harness {
+  term: PageTerm;
+  /** performance.now() at the end of the first parse after which `test` holds (now if it already does). */
+  when(test: () => boolean, ms: number, what: string): Promise<number>;
+  /** performance.now() when the parser reached OSC 6974;NAME. */
+  marks: Record<string, number>;
+  /** Bytes (or UTF-16 units, for string writes) the page's own code has handed to term.write. */
+  received: number;
+  /** Calls to term.write by the page's own code. */
+  writes: number;
+  /** The last `n` rows up to the cursor's, trimmed on the right, oldest first. */
+  tail(n: number): string[];
+}
+interface PeerGlobals {
+  __termlab?: { term: PageTerm };
+  wetty_term?: PageTerm;
+  __peer: Harness;
+  document: { querySelector(sel: string): unknown };
+}
+
+/** In the page: wraps the side's Terminal (termlab: its test hook; WeTTY: the global its client sets). */
+function installHarness({ side, osc }: { side: Side; osc: number }): { cols: number; rows: number; canvas: boolean } {
+  const g = globalThis as unknown as PeerGlobals;
+  const term = side === 'termlab' ? g.__termlab!.term : g.wetty_term!;
+  const h: Harness = {
+    term,
+    marks: {},
+    received: 0,
+    writes: 0,
+    when(test, ms, what) {
+      return new Promise((resolve, reject) => {
+        if (test()) { resolve(performance.now()); return; }
+        // onWriteParsed fires at the end of each parser pass (xterm.js' write buffer), not per frame.
+        const sub = term.onWriteParsed(() => {
+          if (!test()) return;
+          const at = performance.now();
+          clearTimeout(timer);
+          sub.dispose();
+          resolve(at);
+        });
+        const timer = setTimeout(() => { sub.dispose(); reject(new Error(`timed out after ${ms} ms waiting for ${what}\n${h.tail(8).join('\n')}`)); }, ms);
+      });
+    },
+    tail(n) {
+      const b = term.buffer.active;
+      const end = b.baseY + b.cursorY;
+      const out: string[] = [];
+      for (let i = Math.max(0, end - n + 1); i <= end; i++) out.push(b.getLine(i)?.translateToString(true) ?? '');
+      return out;
+    },
+  };
+  term.parser.registerOscHandler(osc, (data) => { h.marks[data] = performance.now(); return true; });
+  // Counts what the page's own client writes (both call term.write on the instance for each chunk),
+  // so the flood below can wait for "this much has arrived" instead of sleeping.
+  const write = term.write.bind(term);
+  term.write = (data, cb) => { h.received += data.length; h.writes++; write(data, cb); };
+  g.__peer = h;
+  // WeTTY loads xterm's WebGL addon and falls back to the DOM renderer without WebGL; termlab uses the DOM renderer.
+  return { cols: term.cols, rows: term.rows, canvas: side === 'wetty' && g.document.querySelector('#terminal canvas') !== null };
+}
+
+/** In the page: runs `cat >/dev/null` (the tty echoes what is typed; nothing else prints). */
+async function pageIntoCat(tag: string): Promise<void> {
+  const h = (globalThis as unknown as PeerGlobals).__peer;
+  // The command line shows the tag quoted; only the shell's output is the bare tag.
+  h.term.input(`echo ${tag.replace('-', "''-")}; cat >/dev/null\r`, true);
+  await h.when(() => h.tail(4).includes(tag) && h.term.buffer.active.cursorX === 0, 20_000, 'cat');
+}
+
+/** In the page: back to the shell's prompt (^C). */
+async function pageToPrompt(): Promise<void> {
+  const h = (globalThis as unknown as PeerGlobals).__peer;
+  h.term.input('\x03', true);
+  await h.when(() => h.tail(1)[0]?.trimEnd() === 'root@lab:~#', 20_000, 'the prompt');
+}
+
+/** In the page, in `cat`: each key typed, until its echo is parsed (ms). Consecutive keys differ. */
+async function pageEcho({ keys, gapMs }: { keys: number; gapMs: number }): Promise<number[]> {
+  const h = (globalThis as unknown as PeerGlobals).__peer;
+  const b = h.term.buffer;
+  const times: number[] = [];
+  for (let i = 0; i < keys; i++) {
+    const ch = String.fromCharCode(97 + (i % 26));
+    const t0 = performance.now();
+    h.term.input(ch, true);
+    // The echoed glyph is the cell just before the cursor (also at a pending wrap, where cursorX == cols).
+    const t1 = await h.when(() => b.active.cursorX > 0 && b.active.getLine(b.active.baseY + b.active.cursorY)?.getCell(b.active.cursorX - 1)?.getChars() === ch, 10_000, `the echo of key ${i}`);
+    times.push(t1 - t0);
+    // A short pause between keys, as a fast typist's: the next key does not ride on the last echo's task.
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return times;
+}
+
+/**
+ * In the page: the shell writes `mib` MiB of "a" in 100-column lines between two OSC marks (seconds).
+ * (The `echo` ends fold's last, partial line, so the prompt starts a line of its own.)
+ */
+async function pageThroughput({ mib, osc }: { mib: number; osc: number }): Promise<{ seconds: number; writes: number }> {
+  const h = (globalThis as unknown as PeerGlobals).__peer;
+  h.marks = {};
+  const writes = h.writes;
+  h.term.input(`printf '\\e]${osc};s\\a'; head -c ${mib}M /dev/zero | tr '\\0' a | fold -w 100; echo; printf '\\e]${osc};e\\a'\r`, true);
+  await h.when(() => h.marks.e !== undefined, 600_000, 'the end mark');
+  const seconds = (h.marks.e! - h.marks.s!) / 1000;
+  await h.when(() => h.tail(1)[0]?.trimEnd() === 'root@lab:~#', 20_000, 'the prompt');
+  return { seconds, writes: h.writes - writes };
+}
+
+/**
+ * In the page: the same Terminal fed the same bytes locally (100 "a" and CR LF a line, as the tty
+ * sends them), ~64 KiB a write, the next write once the last one's callback ran (seconds). `form`:
+ * as a Uint8Array (what termlab's client writes) or a string (what WeTTY's socket.io client writes).
+ */
+async function pageCeiling({ mib, form }: { mib: number; form: 'bytes' | 'string' }): Promise<number> {
+  const h = (globalThis as unknown as PeerGlobals).__peer;
+  const line = `${'a'.repeat(100)}\r\n`;
+  const perChunk = 640;
+  const text = line.repeat(perChunk);
+  const chunk: string | Uint8Array = form === 'bytes' ? new TextEncoder().encode(text) : text;
+  const lines = Math.ceil((mib * 1024 * 1024) / 100);
+  const t0 = performance.now();
+  for (let done = 0; done < lines; done += perChunk) {
+    const n = Math.min(perChunk, lines - done);
+    await new Promise<void>((resolve) => h.term.write(n === perChunk ? chunk : chunk.slice(0, n * line.length), resolve));
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * In the page: `yes` floods the page; once `floodBytes` of it arrived, ^C and at once a command
+ * printing a unique marker, typed key by key. Time from ^C to the marker's line being parsed,
+ * and whether the command line shows every key typed. -1 when the marker never came.
+ */
+async function pageInterrupt({ n, floodBytes }: { n: number; floodBytes: number }): Promise<{ ms: number; intact: boolean; drained: number }> {
+  const h = (globalThis as unknown as PeerGlobals).__peer;
+  const command = `echo M$((7000+${n}))K`;
+  const marker = `M${7000 + n}K`;
+  h.term.input('yes\r', true);
+  const start = h.received;
+  await h.when(() => h.received - start >= floodBytes, 60_000, 'the flood');
+  const t0 = performance.now();
+  const at = h.received;
+  h.term.input('\x03', true);
+  for (const ch of `${command}\r`) h.term.input(ch, true);
+  let t1: number;
+  try {
+    t1 = await h.when(() => h.tail(6).includes(marker), 30_000, 'the marker');
+  } catch {
+    // Lost: stop whatever runs and get the prompt back for the next try.
+    h.term.input('\x03', true);
+    await h.when(() => h.tail(1)[0]?.trimEnd() === 'root@lab:~#', 20_000, 'the prompt');
+    return { ms: -1, intact: false, drained: h.received - at };
+  }
+  // The keys reached the shell whole: its command line (readline's, or the tty's echo of the
+  // typeahead) holds the full command.
+  const intact = h.tail(h.term.rows + 4).some((l) => l.endsWith(command));
+  await h.when(() => h.tail(1)[0]?.trimEnd() === 'root@lab:~#', 20_000, 'the prompt');
+  return { ms: t1 - t0, intact, drained: h.received - at };
+}
+
+// ---- the two servers ----
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A server in a process of its own: its page URL, and a full GC through its inspector. */
+interface ChildServer {
+  url: string;
+  proc: ChildProcess;
+  /** A full garbage collection in the server's process (HeapProfiler.collectGarbage), so RSS is read after one. */
+  gc(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Sends one inspector command to a node process and waits for its answer. */
+async function inspect(wsUrl: string, method: string): Promise<void> {
+  const ws = new WebSocket(wsUrl);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.on('message', (data) => { if ((JSON.parse(data.toString()) as { id?: number }).id === 1) resolve(); });
+    ws.once('error', reject);
+    ws.send(JSON.stringify({ id: 1, method }));
+  });
+  ws.close();
+}
+
+/**
+ * Runs `node --inspect=127.0.0.1:0 ARGS` (no inspector session is attached until gc() asks);
+ * `ready` is probed with what the process printed so far until it gives the page's URL.
+ */
+async function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv, ready: (log: string) => Promise<string | undefined>, stopMs: number): Promise<ChildServer> {
+  const proc = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-8000); });
+  proc.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-8000); });
+  let inspector = '';
+  let url: string | undefined;
+  try {
+    await until(`${name} to be ready`, async () => {
+      if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}):\n${log}`);
+      inspector ||= /Debugger listening on (ws:\S+)/.exec(log)?.[1] ?? '';
+      url ??= await ready(log);
+      return inspector && url;
+    }, 120_000, 100);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    url: url!,
+    proc,
+    gc: () => inspect(inspector, 'HeapProfiler.collectGarbage'),
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, stopMs))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+/** WeTTY on 127.0.0.1 whose every terminal runs `argv` (termlab's `docker exec -it` into the box). */
+async function startWetty(argv: string[], dir: string): Promise<ChildServer> {
+  const script = path.join(dir, 'box-shell.sh');
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  fs.writeFileSync(script, `#!/bin/sh\nexec ${argv.map(quote).join(' ')}\n`, { mode: 0o755 });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/wetty/`;
+  // As root with the default ssh host (localhost), WeTTY runs --command itself (no ssh, no login).
+  // Its bin run with this node (what `npx wetty` runs), so the pid measured is the server's own.
+  return spawnServer('WeTTY', [WETTY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--base', '/wetty/', '--command', script, '--log-level', 'warn'],
+    process.env, async () => ((await fetch(url).catch(() => undefined))?.ok ? url : undefined), 5000);
+}
+
+/**
+ * termlab's server in a process of its own (scripts/bench-peer-server.ts: what `npm start` runs),
+ * for the memory figure only: this process also drives the browser, so its RSS would count Playwright's share.
+ */
+async function startTermlabChild(webDir: string): Promise<ChildServer> {
+  const env = { ...process.env, TERMLAB_INSTANCE: testInstance(), PEER_WEB_DIR: webDir };
+  // Stopping removes its boxes (SIGTERM: server.stop()), which takes a few seconds.
+  return spawnServer('termlab', ['--import', 'tsx', path.join(ROOT, 'scripts', 'bench-peer-server.ts')], env,
+    async (log) => /ready: open (http:\S+)/.exec(log)?.[1], 60_000);
+}
+
+/**
+ * A copy of dist/web for this run's servers: others working in this checkout rebuild dist/web
+ * (new chunk names) while the bench runs, and a page would then load chunks that are gone.
+ */
+function snapshotWeb(dir: string): string {
+  const to = path.join(dir, 'web');
+  for (let attempt = 0; ; attempt++) {
+    ensureWebBuilt();
+    fs.rmSync(to, { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, 'dist', 'web'), to, { recursive: true });
+    // Whole: every chunk that a script or index.html names is in the copy.
+    const named = new Set<string>();
+    for (const f of [...fs.readdirSync(to).map((n) => path.join(to, n)), ...fs.readdirSync(path.join(to, 'chunks')).map((n) => path.join(to, 'chunks', n))]) {
+      if (!/\.(js|html)$/.test(f)) continue;
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/chunk-[A-Z0-9]+\.js/g)) named.add(m[0]);
+    }
+    if ([...named].every((n) => fs.existsSync(path.join(to, 'chunks', n)))) return to;
+    if (attempt === 5) throw new Error('dist/web keeps changing: no whole copy of it');
+  }
+}
+
+/** User and system CPU time of a process so far (seconds; /proc/PID/stat counts clock ticks, 100 a second here). */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssOf(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/**
+ * A new browser context (its own cookies: a termlab learner may hold only a few labs) and page,
+ * made ready by `ready`. Chromium aborts page loads in flight with ERR_NETWORK_CHANGED whenever a
+ * network interface comes or goes, and every box's session network is a new bridge (this run's or
+ * anyone's on this machine): such an attempt starts over in a fresh context.
+ */
+async function openPage(browser: Browser, viewport: { width: number; height: number }, what: string,
+  ready: (page: Page) => Promise<void>, init?: string): Promise<{ context: BrowserContext; page: Page }> {
+  for (let attempt = 1; ; attempt++) {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    const heard: string[] = [];
+    page.on('pageerror', (e) => heard.push(`pageerror: ${e.message}`));
+    page.on('requestfailed', (r) => heard.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    page.on('response', (r) => { if (r.status() >= 400) heard.push(`HTTP ${r.status()}: ${r.url()}`); });
+    if (init) await page.addInitScript({ content: init });
+    try {
+      await ready(page);
+      return { context, page };
+    } catch (err) {
+      const shot = path.join(os.tmpdir(), `termlab-peer-failed-${Date.now()}.png`);
+      await page.screenshot({ path: shot }).catch(() => {});
+      await context.close().catch(() => {});
+      const changed = heard.some((h) => h.includes('ERR_NETWORK_CHANGED'));
+      if (changed && attempt < 5) continue;
+      throw new Error(`${what}: ${(err as Error).message}\n(the page then: ${shot})\n${heard.join('\n')}`);
+    }
+  }
+}
+
+/**
+ * WeTTY loads xterm.js' WebGL addon, which in headless Chromium without a GPU runs on software GL
+ * and draws ~10x slower than the DOM renderer (0.4 against 3-6 MiB/s fed locally, measured here);
+ * a learner's browser would have a GPU. Refusing WebGL2 makes the addon fail to load, and WeTTY
+ * falls back (its own try/catch) to the DOM renderer, the one termlab's page uses.
+ */
+const NO_WEBGL2 = `{ const get = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (type, ...rest) { return type === 'webgl2' ? null : get.call(this, type, ...rest); }; }`;
+
+async function openWetty(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
+  return openPage(browser, viewport, 'WeTTY\'s page', async (page) => {
+    await page.goto(url);
+    // The client sets window.wetty_term once its socket connects; then the shell's first prompt.
+    await page.waitForFunction(() => {
+      const t = (globalThis as unknown as PeerGlobals).wetty_term;
+      if (!t) return false;
+      const b = t.buffer.active;
+      return b.getLine(b.baseY + b.cursorY)?.translateToString(true).trimEnd() === 'root@lab:~#';
+    }, null, { timeout: 60_000, polling: 100 });
+  }, NO_WEBGL2);
+}
+
+async function openTermlab(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
+  return openPage(browser, viewport, 'termlab\'s hello lab', (page) => startLab(page, url, 'hello', 120_000));
+}
+
+// ---- the part ----
+
+export interface PeerOptions {
+  server(overrides: Partial<Config>): Promise<LabServer>;
+  quick: boolean;
+}
+
+export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
+  const keys = quick ? 100 : 300;
+  const mib = quick ? 4 : 16;
+  const tries = quick ? 4 : 10;
+  const terminals = Number(process.env.PEER_TERMINALS) || (quick ? 4 : 10);
+  const floodBytes = 1024 * 1024;
+  // Wide enough that both terminals have more than 100 columns (termlab's page shows the guide beside it).
+  const viewport = { width: 1600, height: 900 };
+
+  const wettyVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'wetty', 'package.json'), 'utf8')) as { version: string }).version;
+  const began = performance.now();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'termlab-peer-'));
+  const webDir = snapshotWeb(dir);
+  const srv = await server({ maxSessions: terminals + 5, webDir });
+  let box: BoxHandle | undefined;
+  let wetty: ChildServer | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  try {
+    // WeTTY's box: a lab box made by termlab's driver (same image, limits and network as a lab's).
+    box = await srv.driver.create({ session: `peer-${Math.random().toString(36).slice(2, 8)}`, profile: 'shell', hostname: 'lab', internet: false });
+    wetty = await startWetty(srv.driver.shellArgv(box), dir);
+    browser = await launchBrowser();
+    const image = srv.driver.images.shell;
+
+    const pages = {} as Record<Side, Page>;
+    const shape = {} as Record<Side, { cols: number; rows: number; canvas: boolean }>;
+    for (const side of ['termlab', 'wetty'] as const) {
+      const { context, page } = side === 'termlab' ? await openTermlab(browser, srv.url, viewport) : await openWetty(browser, wetty.url, viewport);
+      contexts.push(context);
+      pages[side] = page;
+      shape[side] = await page.evaluate(installHarness, { side, osc: MARK_OSC });
+    }
+    // The same geometry on both sides (drawing cost grows with the screen's cells): WeTTY's terminal
+    // is resized to termlab's; its client tells its server (term.onResize), which resizes the pty.
+    shape.wetty = await pages.wetty.evaluate(({ cols, rows }) => {
+      const h = (globalThis as unknown as PeerGlobals).__peer;
+      h.term.resize(cols, rows);
+      return { cols: h.term.cols, rows: h.term.rows, canvas: (globalThis as unknown as PeerGlobals).document.querySelector('#terminal canvas') !== null };
+    }, shape.termlab);
+    await pages.wetty.evaluate(async () => {
+      const h = (globalThis as unknown as PeerGlobals).__peer;
+      // The shell hears the new size: `stty size` prints it.
+      h.term.input('stty size\r', true);
+      await h.when(() => h.tail(3).includes(`${h.term.rows} ${h.term.cols}`), 20_000, 'the new size');
+    });
+    const sides = ['termlab', 'wetty'] as const;
+    const each = async <T>(fn: (page: Page, side: Side) => Promise<T>): Promise<Record<Side, T>> => {
+      const out = {} as Record<Side, T>;
+      for (const side of sides) out[side] = await fn(pages[side], side);
+      return out;
+    };
+
+    // 1. Keystroke echo, into `cat`.
+    const echo = await each(async (page) => {
+      await page.evaluate(pageIntoCat, `cat-${Math.random().toString(36).slice(2, 10)}`);
+      const times = await page.evaluate(pageEcho, { keys, gapMs: 5 });
+      await page.evaluate(pageToPrompt);
+      return times;
+    });
+    // 2. Output throughput, then the same page's local ceiling (after, so the flood's own work is done).
+    // With the CPU time the server's process spent meanwhile (termlab's: this process, idle otherwise).
+    // And how long the page's main thread was busy (Chromium's TaskDuration, through CDP): a page
+    // busy for a small part of the run spent the rest waiting for output.
+    const serverCpu = {} as Record<Side, number>;
+    const pageBusy = {} as Record<Side, number>;
+    const pageWrites = {} as Record<Side, number>;
+    const seconds = await each(async (page, side) => {
+      const pid = side === 'termlab' ? process.pid : wetty!.proc.pid!;
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const busy = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+      const [cpu0, busy0] = [cpuSeconds(pid), await busy()];
+      const t = await page.evaluate(pageThroughput, { mib, osc: MARK_OSC });
+      [serverCpu[side], pageBusy[side]] = [cpuSeconds(pid) - cpu0, (await busy()) - busy0];
+      await cdp.detach();
+      pageWrites[side] = t.writes;
+      return t.seconds;
+    });
+    const ceiling = await each((page) => page.evaluate(pageCeiling, { mib, form: 'bytes' as const }));
+    const ceilingText = await each((page) => page.evaluate(pageCeiling, { mib, form: 'string' as const }));
+    // 3. Ctrl-C during a flood, alternating sides try by try.
+    const interrupts: Record<Side, Array<{ ms: number; intact: boolean; drained: number }>> = { termlab: [], wetty: [] };
+    for (let n = 0; n < tries; n++) {
+      for (const side of sides) interrupts[side].push(await pages[side].evaluate(pageInterrupt, { n, floodBytes }));
+    }
+    for (const c of contexts.splice(0)) await c.close();
+    await Promise.all(srv.sessions.sessions().map((s) => srv.sessions.end(s, 'ended')));
+
+    // 4. Server memory per connected terminal: RSS of the server's process with N pages connected
+    // against none, each read after a full GC. Both servers in processes of their own (termlab's as
+    // `npm start` runs it: this process drives the browser and its RSS would count Playwright's share).
+    const memoryBegan = performance.now();
+    const child = await startTermlabChild(webDir);
+    const memory = {} as Record<Side, number>;
+    try {
+      for (const side of sides) {
+        const target = side === 'termlab' ? child : wetty;
+        const open = () => (side === 'termlab' ? openTermlab(browser!, child.url, viewport) : openWetty(browser!, wetty!.url, viewport));
+        // Warmed by N pages first (opened, then closed and their labs ended), so the allocator has
+        // reached the high-water mark N terminals need and "before" is not inflated by first-use costs.
+        const warm = [];
+        for (let i = 0; i < terminals; i++) warm.push(await open());
+        for (const w of warm) {
+          if (side === 'termlab') await w.page.locator('[data-testid=end-lab]').click();
+          await w.context.close();
+        }
+        // termlab: the server's own count of live sessions (its /metrics answers loopback requests).
+        if (side === 'termlab') {
+          await until('the warm-up labs to end', async () => /^termlab_sessions 0$/m.test(await (await fetch(`${child.url}/metrics`)).text()), 60_000, 200);
+        }
+        await target.gc();
+        const before = rssOf(target.proc.pid!);
+        const opened: BrowserContext[] = [];
+        for (let i = 0; i < terminals; i++) opened.push((await open()).context);
+        await target.gc();
+        memory[side] = (rssOf(target.proc.pid!) - before) / terminals;
+        for (const c of opened) await c.close();
+      }
+    } finally {
+      await child.stop();
+    }
+
+    // ---- the table ----
+    const fmtMs = (v: number) => `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ms`;
+    const rate = (s: number) => mib / s;
+    const ok = (side: Side) => interrupts[side].filter((r) => r.ms >= 0).map((r) => r.ms);
+    const lost = (side: Side) => interrupts[side].filter((r) => !r.intact).length;
+    const ratio = (t: number, w: number, better: 'lower' | 'higher') => `${(t / w).toFixed(2)}x (${better} is better)`;
+    const rows: Array<[string, string, string, string]> = [];
+    const row = (label: string, t: string, w: string, r = '') => rows.push([label, t, w, r]);
+    for (const p of [50, 99]) {
+      const [t, w] = [percentile(echo.termlab, p), percentile(echo.wetty, p)];
+      row(`keystroke echo in the page, p${p} (${keys} keys)`, fmtMs(t), fmtMs(w), ratio(t, w, 'lower'));
+    }
+    row(`output into the page, ${mib} MiB`, `${rate(seconds.termlab).toFixed(2)} MiB/s`, `${rate(seconds.wetty).toFixed(2)} MiB/s`, ratio(rate(seconds.termlab), rate(seconds.wetty), 'higher'));
+    row('  in-page xterm.js ceiling, fed as bytes (termlab\'s form)', `${rate(ceiling.termlab).toFixed(2)} MiB/s`, `${rate(ceiling.wetty).toFixed(2)} MiB/s`);
+    row('  in-page xterm.js ceiling, fed as a string (WeTTY\'s form)', `${rate(ceilingText.termlab).toFixed(2)} MiB/s`, `${rate(ceilingText.wetty).toFixed(2)} MiB/s`);
+    const perWrite = (side: Side) => `${pageWrites[side]} (${((mib * 1024) / pageWrites[side]).toFixed(1)} KiB each)`;
+    row('  messages written into the page\'s xterm.js', perWrite('termlab'), perWrite('wetty'));
+    const busyShare = (side: Side) => `${pageBusy[side].toFixed(1)} s (${Math.round((100 * pageBusy[side]) / seconds[side])}% of the run)`;
+    row('  page main thread busy meanwhile', busyShare('termlab'), busyShare('wetty'));
+    row(`  server process CPU time during those ${mib} MiB`, `${serverCpu.termlab.toFixed(1)} s`, `${serverCpu.wetty.toFixed(1)} s`, ratio(serverCpu.termlab, serverCpu.wetty, 'lower'));
+    row('  share of its own form\'s ceiling', `${Math.round((100 * ceiling.termlab) / seconds.termlab)}%`, `${Math.round((100 * ceilingText.wetty) / seconds.wetty)}%`);
+    for (const p of [50, 95]) {
+      const [t, w] = [percentile(ok('termlab'), p), percentile(ok('wetty'), p)];
+      row(`Ctrl-C in a yes flood -> next output, p${p} (${tries} tries)`, fmtMs(t), fmtMs(w), ratio(t, w, 'lower'));
+    }
+    const drained = (side: Side) => percentile(interrupts[side].map((r) => r.drained), 50) / 2 ** 10;
+    row('  output still arriving after the ^C, p50', `${drained('termlab').toFixed(0)} KiB`, `${drained('wetty').toFixed(0)} KiB`);
+    row('  tries with a lost keystroke or no output', String(lost('termlab')), String(lost('wetty')));
+    row(`server memory per connected terminal (RSS, ${terminals} vs 0)`, `${(memory.termlab / 2 ** 20).toFixed(2)} MiB`,
+      `${(memory.wetty / 2 ** 20).toFixed(2)} MiB`, ratio(memory.termlab, memory.wetty, 'lower'));
+    const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['', 'termlab', `wetty ${wettyVersion}`][i]!.length));
+    const line = (r: string[]) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`.trimEnd();
+    console.log(`termlab beside WeTTY ${wettyVersion}, same run, same box image (${image}), same Chromium, viewport ${viewport.width}x${viewport.height}:`);
+    console.log(line(['', 'termlab', `wetty ${wettyVersion}`, 'termlab/wetty']));
+    for (const r of rows) console.log(line(r));
+    console.log(`  (terminals: termlab ${shape.termlab.cols}x${shape.termlab.rows}, WeTTY ${shape.wetty.cols}x${shape.wetty.rows}, xterm.js' DOM renderer in both${shape.wetty.canvas ? ' (but WeTTY drew with WebGL)' : ''};`
+      + ` ${((performance.now() - began) / 1000).toFixed(0)} s, of which the memory figures ${((performance.now() - memoryBegan) / 1000).toFixed(0)} s)`);
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await wetty?.stop();
+    if (box) await srv.driver.destroy(box).catch(() => {});
+    await srv.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
