@@ -26,6 +26,7 @@ export interface DiskUse {
 
 export class BtrfsBoxDisk {
   private readonly subvolumes = new Map<string, number>();
+  private listed: Promise<Map<string, number> | undefined> | undefined;
 
   private constructor(private readonly dataRoot: string, private readonly sysfs: string) {}
 
@@ -55,19 +56,40 @@ export class BtrfsBoxDisk {
     this.subvolumes.delete(containerId);
   }
 
-  /** The box's writable layer is a subvolume named by its mount id; its id is looked up once. */
+  /**
+   * The box's writable layer is a subvolume named by its mount id. Its id comes from one listing
+   * of every subvolume (`btrfs subvolume list`), shared by every box not yet known: a process
+   * per box would cost the event loop a fork each (50 boxes: 300 ms at one sweep, which every
+   * learner's keystroke felt).
+   */
   private async subvolumeOf(containerId: string): Promise<number | undefined> {
     const known = this.subvolumes.get(containerId);
     if (known !== undefined) return known;
+    let mountId: string;
     try {
-      const mountId = readFileSync(path.join(this.dataRoot, 'image/btrfs/layerdb/mounts', containerId, 'mount-id'), 'utf8').trim();
-      const { stdout } = await execFileP('btrfs', ['inspect-internal', 'rootid', path.join(this.dataRoot, 'btrfs/subvolumes', mountId)]);
-      const id = Number(stdout.trim());
-      if (!Number.isInteger(id) || id <= 0) return undefined;
-      this.subvolumes.set(containerId, id);
-      return id;
+      mountId = readFileSync(path.join(this.dataRoot, 'image/btrfs/layerdb/mounts', containerId, 'mount-id'), 'utf8').trim();
     } catch {
       return undefined;
     }
+    const id = (await this.listing())?.get(mountId);
+    if (id !== undefined) this.subvolumes.set(containerId, id);
+    return id;
+  }
+
+  /** Subvolume ids by name, listed once for all the boxes asking at the same time. */
+  private listing(): Promise<Map<string, number> | undefined> {
+    this.listed ??= (async () => {
+      try {
+        const { stdout } = await execFileP('btrfs', ['subvolume', 'list', this.dataRoot], { maxBuffer: 16 * 1024 * 1024 });
+        const ids = new Map<string, number>();
+        for (const m of stdout.matchAll(/^ID (\d+) .* path (?:.*\/)?([^/\n]+)$/gm)) ids.set(m[2]!, Number(m[1]));
+        return ids;
+      } catch {
+        return undefined;
+      } finally {
+        this.listed = undefined;
+      }
+    })();
+    return this.listed;
   }
 }

@@ -2,7 +2,8 @@
 // The shell is read only as fast as the slower of the attached client and the screen mirror, so a
 // `yes` flood neither grows server memory nor floods the browser.
 import pty from 'node-pty';
-import { FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
+import { ACK_EVERY_BYTES, FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
+import { InterruptFlush } from './interrupt-flush.js';
 import { OutputLog } from './output-log.js';
 import { INPUT_BYTES_PER_SECOND, INPUT_HIGH_WATER, calmWriteRetries, pendingInput } from './pty-input.js';
 import { ScreenMirror } from './screen-mirror.js';
@@ -36,6 +37,11 @@ export interface TerminalStreamOptions {
 /** Output per second a terminal gets while other terminals are being typed into (see throttle()). */
 export const CONTENDED_OUTPUT_BYTES_PER_S = 256 * 1024;
 
+/** Output frames to the client carry at most this much (reads joined, see sendPending). */
+const SEND_FRAME_BYTES = 256 * 1024;
+/** Output following a send this soon is gathered until then (ms). */
+const COALESCE_MS = 4;
+
 /** At most one client resize is applied per this many ms (the latest wins). */
 export const RESIZE_EVERY_MS = 50;
 
@@ -49,6 +55,7 @@ export class TerminalStream {
   private spawnedAt = 0;
   private droppedInput = 0;
   private throttled = false;
+  private readonly flush = new InterruptFlush(PROMPT_MARKER);
   private readonly contendedOutput = new TokenBucket(CONTENDED_OUTPUT_BYTES_PER_S, CONTENDED_OUTPUT_BYTES_PER_S / 4);
   /** Input per second: a paste fits in the burst, a script typing megabytes a second does not. */
   private readonly inputBudget: TokenBucket;
@@ -62,6 +69,9 @@ export class TerminalStream {
   /** Offset up to which output went to the current client, and up to which it confirmed processing. */
   private sent = 0;
   private acked = 0;
+  /** Output is waiting to go to the client (sendPending), and when it last went. */
+  private sendTimer: { cancel(): void } | undefined;
+  private lastSendAt = 0;
   private paused = false;
   private exited = false;
   private cols: number;
@@ -265,6 +275,11 @@ export class TerminalStream {
     noteTyping(this);
     this.proc.write(data);
     for (const listener of this.inputListeners) listener(data);
+    // Ctrl-C while the page is behind a flood: skip to the prompt (interrupt-flush.ts).
+    if (data.includes('\x03') && this.behind()) {
+      this.flush.start();
+      this.updateFlow();
+    }
     return 'taken';
   }
 
@@ -311,6 +326,7 @@ export class TerminalStream {
 
   dispose(): void {
     this.disposed = true;
+    this.sendTimer?.cancel();
     forgetTyping(this);
     if (this.resizeTimer) clearTimeout(this.resizeTimer);
     this.client = undefined;
@@ -325,16 +341,63 @@ export class TerminalStream {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.flush.skipping) {
+      const { rest, note } = this.flush.filter(chunk);
+      if (note) {
+        this.take(note);
+        if (rest && rest.length > 0) this.take(rest);
+      }
+      this.updateFlow();
+      return;
+    }
+    this.take(chunk);
+  }
+
+  /** Output from the shell (or a line of ours) into the log, the mirror, the listeners and the client. */
+  private take(chunk: Buffer): void {
     const offset = this.log.endOffset;
     this.log.append(chunk);
     this.mirror.write(chunk);
     for (const listener of this.outputListeners) listener(offset, chunk);
     this.watchForPrompt(chunk);
-    if (this.client) {
-      this.client.sendOutput(offset, chunk);
-      this.sent = this.log.endOffset;
-    }
+    if (this.client) this.scheduleSend();
     if (othersTyping(this) && !this.contendedOutput.take(chunk.byteLength)) this.throttle();
+    this.updateFlow();
+  }
+
+  /**
+   * Sends the client what the shell printed since the last send, as few frames as possible. The
+   * pty hands over a few KiB per read, one read per event-loop turn, and a frame per read costs
+   * the page a parse call and an ack each: a flood came as a thousand 4 KiB frames per 4 MiB, the
+   * page spending more on frames than on parsing. So output goes at once after a quiet spell (a
+   * keystroke's echo waits for nothing), and within COALESCE_MS of the previous send it waits for
+   * the rest of that time, or until a quarter of a frame has gathered.
+   */
+  private scheduleSend(): void {
+    const unsent = this.log.endOffset - this.sent;
+    if (unsent >= SEND_FRAME_BYTES / 4) {
+      this.sendPending();
+      return;
+    }
+    if (this.sendTimer) return;
+    const since = performance.now() - this.lastSendAt;
+    if (since >= COALESCE_MS) {
+      const soon = setImmediate(() => this.sendPending());
+      this.sendTimer = { cancel: () => clearImmediate(soon) };
+    } else {
+      const later = setTimeout(() => this.sendPending(), COALESCE_MS - since);
+      this.sendTimer = { cancel: () => clearTimeout(later) };
+    }
+  }
+
+  private sendPending(): void {
+    this.sendTimer?.cancel();
+    this.sendTimer = undefined;
+    this.lastSendAt = performance.now();
+    const client = this.client;
+    if (!client || this.sent >= this.log.endOffset || !this.log.holds(this.sent)) return;
+    for (const { offset, bytes } of this.log.read(this.sent, SEND_FRAME_BYTES)) client.sendOutput(offset, bytes);
+    this.sent = this.log.endOffset;
     this.updateFlow();
   }
 
@@ -365,7 +428,20 @@ export class TerminalStream {
     }
   }
 
+  /** Output is waiting for the client: the shell is held back, or much is unacknowledged. */
+  private behind(): boolean {
+    return this.paused || (this.client !== undefined && this.sent - this.acked > 2 * ACK_EVERY_BYTES);
+  }
+
   private updateFlow(): void {
+    // While skipping after a Ctrl-C, the shell is read as fast as it writes: nothing read is kept.
+    if (this.flush.skipping) {
+      if (this.paused) {
+        this.paused = false;
+        if (!this.exited) this.proc.resume();
+      }
+      return;
+    }
     const unacked = this.client ? this.sent - this.acked : 0;
     const pressure = Math.max(unacked, this.mirror.pending);
     let over = false;

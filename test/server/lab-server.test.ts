@@ -90,6 +90,8 @@ test('a yes flood to a client that stops reading does not run away; Ctrl-C works
     client.send({ type: 'ack', offset: client.offset });
     client.type('echo stopped-$((6*7))\r');
     await client.waitForText('stopped-42', 10_000);
+    // What yes had printed but the page had not got was skipped up to the prompt, and said so.
+    assert.match(client.text, /\[[\d.]+ (KiB|MiB) of output skipped after Ctrl-C\]/);
     client.close();
   } finally {
     await server.stop();
