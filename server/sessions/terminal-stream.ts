@@ -41,6 +41,8 @@ export const CONTENDED_OUTPUT_BYTES_PER_S = 256 * 1024;
 const SEND_FRAME_BYTES = 256 * 1024;
 /** Output following a send this soon is gathered until then (ms). */
 const COALESCE_MS = 4;
+/** The window over which the shell's recent output rate is counted (ms). */
+const RECENT_MS = 200;
 
 /** At most one client resize is applied per this many ms (the latest wins). */
 export const RESIZE_EVERY_MS = 50;
@@ -72,6 +74,10 @@ export class TerminalStream {
   /** Output is waiting to go to the client (sendPending), and when it last went. */
   private sendTimer: { cancel(): void } | undefined;
   private lastSendAt = 0;
+  private lastSendBytes = 0;
+  /** Output taken since `recentSince` (a window of RECENT_MS): how fast the shell prints now. */
+  private recentBytes = 0;
+  private recentSince = 0;
   private paused = false;
   private exited = false;
   private cols: number;
@@ -355,6 +361,12 @@ export class TerminalStream {
 
   /** Output from the shell (or a line of ours) into the log, the mirror, the listeners and the client. */
   private take(chunk: Buffer): void {
+    const now = Date.now();
+    if (now - this.recentSince > RECENT_MS) {
+      this.recentSince = now;
+      this.recentBytes = 0;
+    }
+    this.recentBytes += chunk.byteLength;
     const offset = this.log.endOffset;
     this.log.append(chunk);
     this.mirror.write(chunk);
@@ -369,9 +381,9 @@ export class TerminalStream {
    * Sends the client what the shell printed since the last send, as few frames as possible. The
    * pty hands over a few KiB per read, one read per event-loop turn, and a frame per read costs
    * the page a parse call and an ack each: a flood came as a thousand 4 KiB frames per 4 MiB, the
-   * page spending more on frames than on parsing. So output goes at once after a quiet spell (a
-   * keystroke's echo waits for nothing), and within COALESCE_MS of the previous send it waits for
-   * the rest of that time, or until a quarter of a frame has gathered.
+   * page spending more on frames than on parsing. So output goes at once unless a flood is on (a
+   * keystroke's echo waits for nothing); in a flood, within COALESCE_MS of the previous send it
+   * waits for the rest of that time, or until a quarter of a frame has gathered.
    */
   private scheduleSend(): void {
     const unsent = this.log.endOffset - this.sent;
@@ -381,7 +393,10 @@ export class TerminalStream {
     }
     if (this.sendTimer) return;
     const since = performance.now() - this.lastSendAt;
-    if (since >= COALESCE_MS) {
+    // Only a flood is gathered (the client has much unacknowledged, or the last frame was big):
+    // small output in quick succession (echoes, a progress line) goes at once.
+    const flooding = this.sent - this.acked > ACK_EVERY_BYTES || this.lastSendBytes >= ACK_EVERY_BYTES / 2;
+    if (!flooding || since >= COALESCE_MS) {
       const soon = setImmediate(() => this.sendPending());
       this.sendTimer = { cancel: () => clearImmediate(soon) };
     } else {
@@ -395,6 +410,7 @@ export class TerminalStream {
     this.sendTimer = undefined;
     this.lastSendAt = performance.now();
     const client = this.client;
+    this.lastSendBytes = this.log.endOffset - this.sent;
     if (!client || this.sent >= this.log.endOffset || !this.log.holds(this.sent)) return;
     for (const { offset, bytes } of this.log.read(this.sent, SEND_FRAME_BYTES)) client.sendOutput(offset, bytes);
     this.sent = this.log.endOffset;
@@ -428,9 +444,13 @@ export class TerminalStream {
     }
   }
 
-  /** Output is waiting for the client: the shell is held back, or much is unacknowledged. */
+  /**
+   * A flood is on: the shell is held back, much is unacknowledged, or much came in the last
+   * moments (then the exec stream and the engine hold more still, even while the page keeps up).
+   */
   private behind(): boolean {
-    return this.paused || (this.client !== undefined && this.sent - this.acked > 2 * ACK_EVERY_BYTES);
+    const recent = Date.now() - this.recentSince < 2 * RECENT_MS ? this.recentBytes : 0;
+    return this.paused || (this.client !== undefined && this.sent - this.acked > 2 * ACK_EVERY_BYTES) || recent > FLOW_LOW_WATER / 2;
   }
 
   private updateFlow(): void {

@@ -1,6 +1,9 @@
 // The workshop pieces that need no box: join codes, CSV escaping, stuck detection, the guard
 // against code guessing, and the event log's resume and bound (an in-memory database).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, type SeatStep } from '../../../protocol/workshops.js';
 import { loadConfig } from '../../../server/config.js';
@@ -103,33 +106,28 @@ test('the event log resumes after any kept id without gaps or duplicates, and st
   store.close();
 });
 
-test('servers sharing a database file see only their own workshops', async () => {
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-ws-'));
+/** Two servers' stores on one database file (as two instances sharing a state directory). */
+function twoServersOneFile(): { a: WorkshopStore; b: WorkshopStore; done: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tl-ws-'));
   const file = path.join(dir, 'termlab.db');
   const a = new WorkshopStore(file, 'server-a');
   const b = new WorkshopStore(file, 'server-b');
+  return { a, b, done: () => { a.close(); b.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+test('servers sharing a database file see only their own workshops', () => {
+  const { a, b, done } = twoServersOneFile();
   a.createWorkshop({ id: 'w1', code: 'ABCDEF', title: 't', labs: ['hello'], seats: 1, startsAt: 0, endsAt: 1, paced: false,
     instructorHash: 'x', assistantHash: 'y', phase: 'open', createdAt: 0 });
   assert.equal(a.unfinished().length, 1);
   assert.equal(b.unfinished().length, 0, 'b never warms or ends a\'s workshop');
   assert.equal(b.workshop('w1'), undefined);
   assert.equal(b.byCode('ABCDEF'), undefined);
-  a.close();
-  b.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  done();
 });
 
-test('ended workshops past their retention go with their seats and events; recent, unfinished and other servers\' stay', async () => {
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-ws-'));
-  const file = path.join(dir, 'termlab.db');
-  const a = new WorkshopStore(file, 'server-a');
-  const b = new WorkshopStore(file, 'server-b');
+test('ended workshops past their retention go with their seats and events; recent, unfinished and other servers\' stay', () => {
+  const { a, b, done } = twoServersOneFile();
   const make = (store: WorkshopStore, id: string, code: string, endsAt: number, phase: 'open' | 'ended') => {
     store.createWorkshop({ id, code, title: id, labs: ['hello'], seats: 2, startsAt: 0, endsAt, paced: false,
       instructorHash: 'x', assistantHash: 'y', phase, createdAt: 0 });
@@ -151,9 +149,7 @@ test('ended workshops past their retention go with their seats and events; recen
   }
   assert.ok(b.workshop('theirs'), "another server's workshop is its own to delete");
   assert.equal(a.deleteEndedBefore(2000), 0);
-  a.close();
-  b.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  done();
 });
 
 test('capacity: the session cap and the memory budget, beside overlapping workshops, say how many seats fit', () => {
