@@ -4,8 +4,10 @@
 // still held between the box and the page (the exec stream, the engine, sockets, the flow window)
 // was carried and drawn: about a second in Chromium here. The bytes skipped never enter the log,
 // the screen mirror, the recording or the page, so all of them still agree; a dim line says how
-// much was skipped. Bounded in time and bytes, so a command that ignores the interrupt (or a
-// full-screen program, where Ctrl-C is just a key) loses at most that much and then streams on.
+// much was skipped. It ends at the prompt marker, or as soon as the output goes quiet (the held
+// bytes are through: a shell without the marker, such as a container's `sh` started in the box,
+// loses at most its prompt), and within a time and byte bound, so a command that ignores the
+// interrupt (or a full-screen program, where Ctrl-C is just a key) loses at most that much.
 
 /** Skipping ends at the shell's prompt, or after this long... */
 const MAX_MS = 1000;
@@ -51,6 +53,11 @@ export class InterruptFlush {
     this.tail = Buffer.from(window.subarray(Math.max(0, window.length - (this.marker.length - 1))));
     if (Date.now() - this.since > MAX_MS || this.skipped > MAX_BYTES) return this.end(Buffer.alloc(0));
     return {};
+  }
+
+  /** Ends skipping now (the output went quiet: what was held is through); the line to show. */
+  stop(): Buffer | undefined {
+    return this.active ? this.end(Buffer.alloc(0)).note : undefined;
   }
 
   private end(rest: Buffer): FlushResult {

@@ -41,6 +41,8 @@ export const CONTENDED_OUTPUT_BYTES_PER_S = 256 * 1024;
 const SEND_FRAME_BYTES = 256 * 1024;
 /** Output following a send this soon is gathered until then (ms). */
 const COALESCE_MS = 4;
+/** After Ctrl-C, skipping ends once the shell's output has been quiet this long (ms). */
+const SKIP_QUIET_MS = 50;
 /** The window over which the shell's recent output rate is counted (ms). */
 const RECENT_MS = 200;
 
@@ -58,6 +60,7 @@ export class TerminalStream {
   private droppedInput = 0;
   private throttled = false;
   private readonly flush = new InterruptFlush(PROMPT_MARKER);
+  private skipQuiet: NodeJS.Timeout | undefined;
   private readonly contendedOutput = new TokenBucket(CONTENDED_OUTPUT_BYTES_PER_S, CONTENDED_OUTPUT_BYTES_PER_S / 4);
   /** Input per second: a paste fits in the burst, a script typing megabytes a second does not. */
   private readonly inputBudget: TokenBucket;
@@ -281,9 +284,11 @@ export class TerminalStream {
     noteTyping(this);
     this.proc.write(data);
     for (const listener of this.inputListeners) listener(data);
-    // Ctrl-C while the page is behind a flood: skip to the prompt (interrupt-flush.ts).
-    if (data.includes('\x03') && this.behind()) {
+    // Ctrl-C while the page is behind a flood: skip to the prompt (interrupt-flush.ts); only in
+    // a shell that marks its prompts (the box's bash), where the prompt says where to stop.
+    if (data.includes('\x03') && this.prompts > 0 && this.behind()) {
       this.flush.start();
+      this.endSkipWhenQuiet();
       this.updateFlow();
     }
     return 'taken';
@@ -333,6 +338,7 @@ export class TerminalStream {
   dispose(): void {
     this.disposed = true;
     this.sendTimer?.cancel();
+    clearTimeout(this.skipQuiet);
     forgetTyping(this);
     if (this.resizeTimer) clearTimeout(this.resizeTimer);
     this.client = undefined;
@@ -352,11 +358,26 @@ export class TerminalStream {
       if (note) {
         this.take(note);
         if (rest && rest.length > 0) this.take(rest);
+      } else {
+        this.endSkipWhenQuiet();
       }
       this.updateFlow();
       return;
     }
     this.take(chunk);
+  }
+
+  /** Skipping ends once no output came for SKIP_QUIET_MS: what the pipeline held is through. */
+  private endSkipWhenQuiet(): void {
+    clearTimeout(this.skipQuiet);
+    this.skipQuiet = setTimeout(() => {
+      const note = this.flush.stop();
+      if (note && !this.disposed) {
+        this.take(note);
+        this.updateFlow();
+      }
+    }, SKIP_QUIET_MS);
+    this.skipQuiet.unref();
   }
 
   /** Output from the shell (or a line of ours) into the log, the mirror, the listeners and the client. */

@@ -29,3 +29,13 @@ test('a command that ignores the interrupt streams on after the byte bound', () 
   assert.match(ended?.toString() ?? '', /\[9\.0 MiB of output skipped/);
   assert.equal(f.skipping, false);
 });
+
+test('a shell without the marker: skipping stops when told (the output went quiet), and says how much it dropped', () => {
+  const f = new InterruptFlush(MARKER);
+  assert.equal(f.stop(), undefined, 'nothing to stop');
+  f.start();
+  assert.deepEqual(f.filter(Buffer.alloc(4096, 'y')), {});
+  assert.match(f.stop()?.toString() ?? '', /\[4 KiB of output skipped after Ctrl-C\]/);
+  assert.equal(f.skipping, false);
+  assert.equal(f.filter(Buffer.from('/ # ')).rest?.toString(), '/ # ');
+});
