@@ -36,7 +36,8 @@ test('real phases are shown, timed and kept for the next estimate; readiness is 
     assert.equal(status.state, 'preparing');
     assert.equal(status.phase, 'building Kubernetes binaries');
     assert.equal(status.expectedMs, 10 * 60_000, 'the documented default before any build here');
-    assert.equal(status.leftMs, 13 * 60_000, 'this phase plus the image build after it');
+    // This phase's rest plus the image build after it (the phase has run a few ms already).
+    assert.ok(status.leftMs! <= 13 * 60_000 && status.leftMs! > 13 * 60_000 - 5000, `left ${status.leftMs} ms`);
     assert.match(prep.refusal('kubernetes')!, /^The Kubernetes sandbox is still being prepared \(building Kubernetes binaries, about 13 min left\); try again then\.$/);
     binsDone.resolve();
     await prep.settled();
