@@ -138,9 +138,9 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
-/** "shell=1,docker=0,kubernetes=0" */
+/** "shell=1,docker=0,kubernetes=0"; a profile left out keeps its default (kubernetes: see kubernetesPoolDefault). */
 function poolSpec(raw: string | undefined): Record<string, number> {
-  const out: Record<string, number> = { shell: 1, docker: 1, kubernetes: 0 };
+  const out: Record<string, number> = { shell: 1, docker: 1 };
   if (!raw) return out;
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [name, count] = part.split('=');
@@ -148,6 +148,18 @@ function poolSpec(raw: string | undefined): Record<string, number> {
     out[name] = Number(count);
   }
   return out;
+}
+
+/**
+ * The default kubernetes pool: one pre-started box (it idles at ~500 MiB, and reserves its memory
+ * limit, 1536 MiB by default) when the pooled boxes' limits take at most half of the memory
+ * budget, so a Helm learner does not wait the ~4 s of a cold cluster; else none. With the default
+ * limits and budget (75% of RAM) that is 8 GiB of budget, about 11 GiB of RAM.
+ */
+export function kubernetesPoolDefault(pool: Record<string, number>, limits: Record<string, { memoryMb: number }>, memoryBudgetMb: number): number {
+  const pooledMb = (pool.shell ?? 0) * (limits.shell?.memoryMb ?? 0) + (pool.docker ?? 0) * (limits.docker?.memoryMb ?? 0) +
+    (limits.kubernetes?.memoryMb ?? 0);
+  return pooledMb <= memoryBudgetMb / 2 ? 1 : 0;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -221,6 +233,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     ...overrides,
   };
+  if (raw.pool.kubernetes === undefined) {
+    raw.pool = { ...raw.pool, kubernetes: kubernetesPoolDefault(raw.pool, raw.limits, raw.memoryBudgetMb) };
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

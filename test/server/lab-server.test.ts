@@ -139,7 +139,7 @@ test('a pre-started box serves the next session', async () => {
 function startServerProcess(instance: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', TERMLAB_INSTANCE: instance, TERMLAB_POOL: 'shell=1,docker=0', TERMLAB_LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: '0', TERMLAB_INSTANCE: instance, TERMLAB_POOL: 'shell=1,docker=0,kubernetes=0', TERMLAB_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

@@ -23,6 +23,18 @@ describe('kubernetes profile box (single-node cluster)', () => {
   });
   after(async () => { if (docker) await removeLeftovers(docker, instance, () => {}); });
 
+  // First, right after "ready": start.sh makes the default ServiceAccount and kube-root-ca.crt itself
+  // and starts the scheduler and controller-manager at that moment, so nothing here may race them.
+  test('a pod applied right after ready is admitted and runs, with its service account token', async () => {
+    await sh(docker, box.id, 'kubectl apply -f - >/dev/null <<EOF\n' +
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: first}\n' +
+      'spec: {containers: [{name: c, image: termlab/busybox:1.0, command: [sleep, "3600"]}]}\nEOF');
+    await sh(docker, box.id, 'kubectl wait --for=condition=Ready pod/first --timeout=60s >/dev/null', 70_000);
+    assert.match(await sh(docker, box.id, 'kubectl exec first -- cat /var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
+      /BEGIN CERTIFICATE/);
+    await sh(docker, box.id, 'kubectl delete pod first --wait=false >/dev/null');
+  });
+
   test('the node is Ready, the default service account exists, kubectl and helm work', async (t) => {
     t.diagnostic(`time to ready: ${(readyMs / 1000).toFixed(1)} s`);
     assert.equal(await sh(docker, box.id,
