@@ -66,7 +66,8 @@ async function benchStart(lab: string, profile: 'shell' | 'docker' | 'kubernetes
   }
   await warm.stop();
   console.log(`start lab -> first prompt, ${profile} profile (${runs} cold, ${warmRuns} pre-started runs):`);
-  console.log(`  cold box:        p50 ${ms(pct(coldTimes, 50))}  p95 ${ms(pct(coldTimes, 95))}`);
+  const each = coldTimes.length <= 5 ? `  (runs: ${coldTimes.map(ms).join(', ')})` : '';
+  console.log(`  cold box:        p50 ${ms(pct(coldTimes, 50))}  p95 ${ms(pct(coldTimes, 95))}${each}`);
   console.log(`  pre-started box: p50 ${ms(pct(warmTimes, 50))}  p95 ${ms(pct(warmTimes, 95))}`);
 }
 
@@ -383,6 +384,8 @@ async function main(): Promise<void> {
       await benchStart('hello-docker', 'docker', quick ? 2 : 5);
       await benchStart('helm', 'kubernetes', quick ? 1 : 3, quick ? 1 : 2);
     },
+    // The Helm lab alone (one kubernetes box at a time): `npm run bench -- --only start-kubernetes`.
+    'start-kubernetes': () => benchStart('helm', 'kubernetes', quick ? 1 : 3, quick ? 1 : 2),
     echo: benchEcho,
     many: () => benchMany(quick ? 20 : 50, quick ? 1 : 3),
     memory: async () => { await benchMemory('hello', quick ? 2 : 5); await benchMemory('hello-docker', quick ? 1 : 3); },
@@ -394,7 +397,7 @@ async function main(): Promise<void> {
     peer: () => benchPeer({ server, quick }),
     page: () => benchPage(server, quick ? 5 : 10),
   };
-  // --only NAME[,NAME]: run some parts (start, echo, many, memory, throughput, runtimes, attack, workshop, green, peer, page).
+  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, memory, throughput, runtimes, attack, workshop, green, peer, page).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }
