@@ -1,42 +1,32 @@
 // A server-side copy of a terminal's screen (@xterm/headless), so that a fresh page gets the screen
-// as it was, with scrollback, even after more output than the OutputLog holds.
-import headless from '@xterm/headless';
-import serialize from '@xterm/addon-serialize';
-import { othersTyping } from './typing.js';
+// as it was, with scrollback, even after more output than the OutputLog holds. The copy is parsed
+// on a thread of its own (mirror-thread.ts); here are the offsets, for flow control and snapshots.
+import { mirrorThreads, type MirrorChannel, type MirrorPeer, type MirrorThreads } from './mirror-thread.js';
 
-const { Terminal } = headless;
-const { SerializeAddon } = serialize;
-
-/**
- * Bytes handed to xterm at a time. xterm parses what it holds in slices of up to 12 ms before it
- * yields, and the server's one event loop is shared by every session: a terminal flooding output
- * would hold every other learner's keystrokes for that long, again and again. So while someone
- * else types (typing.ts) the mirror hands xterm 2 KiB at a time, well under a millisecond of
- * parsing, and yields after each; when the mirror lags, flow control pauses the shell
- * (TerminalStream). While nobody else types, a flood gets large slices and full speed.
- */
-const SLICE_BYTES = 64 * 1024;
-const SLICE_BYTES_WHILE_OTHERS_TYPE = 2 * 1024;
-
-export class ScreenMirror {
-  private readonly term: InstanceType<typeof Terminal>;
-  private readonly serializer = new SerializeAddon();
-  /** Offset just past the last byte the mirror has parsed. */
+export class ScreenMirror implements MirrorPeer {
+  private channel: MirrorChannel;
+  /** Offset just past the last byte the thread has parsed. */
   private parsed = 0;
-  /** Offset just past the last byte handed to the mirror. */
+  /** Offset just past the last byte handed to the thread. */
   private queued = 0;
+  /** Where the thread's own count (from its mirror's open) starts in this stream's offsets. */
+  private base = 0;
+  private cols: number;
+  private rows: number;
   private readonly drainWaiters: Array<() => void> = [];
-  /** Chunks not yet handed to xterm, and whether a slice is in xterm's hands now. */
-  private readonly backlog: Uint8Array[] = [];
-  private parsing = false;
+  private readonly snapshots = new Map<number, (snap: { data: string; offset: number }) => void>();
+  private nextRequest = 1;
   private disposed = false;
+  /** Whether this mirror holds its thread (and so the process) up for someone waiting. */
+  private holding = false;
 
   /** `onParsed` runs whenever parsing catches up a little: flow control re-checks then. */
-  /** `owner`: the terminal this mirrors (its own typing does not slow it, see typing.ts). */
   constructor(cols: number, rows: number, readonly scrollback: number, private readonly onParsed: () => void = () => {},
-    private readonly owner: object = {}) {
-    this.term = new Terminal({ cols, rows, scrollback, allowProposedApi: true });
-    this.term.loadAddon(this.serializer as never);
+    private readonly threads: MirrorThreads = mirrorThreads()) {
+    this.cols = cols;
+    this.rows = rows;
+    this.channel = threads.open(this);
+    this.channel.open(cols, rows, scrollback);
   }
 
   /** Bytes handed over but not parsed yet: the shell is paused while this is high. */
@@ -44,60 +34,86 @@ export class ScreenMirror {
   get parsedOffset(): number { return this.parsed; }
 
   write(chunk: Uint8Array): void {
+    if (this.disposed) return;
     this.queued += chunk.byteLength;
-    this.backlog.push(chunk);
-    if (!this.parsing) this.pump();
-  }
-
-  /**
-   * Hands xterm the next slice of the backlog, joined from as many chunks as fit; the next one
-   * goes when xterm has parsed it. Joined, because each write waits for xterm's own timer (a
-   * setTimeout: a millisecond at least) before it is parsed: fed the pty's reads one by one, 4 KiB
-   * each, the mirror parsed 3 MiB/s and held the whole terminal to that pace.
-   */
-  private pump(): void {
-    if (this.backlog.length === 0 || this.disposed) { this.parsing = false; return; }
-    const max = othersTyping(this.owner) ? SLICE_BYTES_WHILE_OTHERS_TYPE : SLICE_BYTES;
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    while (this.backlog.length > 0 && size < max) {
-      const head = this.backlog[0]!;
-      const take = Math.min(head.byteLength, max - size);
-      parts.push(take === head.byteLength ? head : head.subarray(0, take));
-      if (take === head.byteLength) this.backlog.shift();
-      else this.backlog[0] = head.subarray(take);
-      size += take;
-    }
-    const slice = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-    this.parsing = true;
-    this.term.write(slice, () => {
-      this.parsed += slice.byteLength;
-      this.onParsed();
-      if (this.parsed === this.queued) this.drainWaiters.splice(0).forEach((f) => f());
-      // Not from inside this callback: xterm would parse the next slice in the same turn.
-      setImmediate(() => this.pump());
-    });
+    this.channel.write(chunk);
   }
 
   resize(cols: number, rows: number): void {
-    this.term.resize(cols, rows);
+    this.cols = cols;
+    this.rows = rows;
+    if (!this.disposed) this.channel.resize(cols, rows);
   }
 
   /** Resolves once everything written so far is parsed. */
   drained(): Promise<void> {
     if (this.parsed === this.queued) return Promise.resolve();
+    this.hold();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** The screen with scrollback as escape sequences, and the output offset it reflects. */
-  snapshot(): { data: string; offset: number } {
-    return { data: this.serializer.serialize({ scrollback: this.scrollback }), offset: this.parsed };
+  snapshot(): Promise<{ data: string; offset: number }> {
+    if (this.disposed) return Promise.resolve({ data: '', offset: this.queued });
+    const request = this.nextRequest++;
+    this.hold();
+    this.channel.snapshot(request);
+    return new Promise((resolve) => this.snapshots.set(request, resolve));
   }
 
   dispose(): void {
+    if (this.disposed) return;
     this.disposed = true;
-    this.backlog.length = 0;
+    this.channel.close();
+    this.settle();
+  }
+
+  // MirrorPeer: what the thread says.
+
+  parsedUpTo(bytes: number): void {
+    this.parsed = this.base + bytes;
+    this.onParsed();
+    if (this.parsed === this.queued) this.drainWaiters.splice(0).forEach((f) => f());
+    this.releaseIfIdle();
+  }
+
+  snapshotReady(request: number, data: string, bytes: number): void {
+    const resolve = this.snapshots.get(request);
+    this.snapshots.delete(request);
+    resolve?.({ data, offset: this.base + bytes });
+    this.releaseIfIdle();
+  }
+
+  lost(): void {
+    if (this.disposed) return;
+    // What was handed over is gone with the thread; the new copy starts from here, empty.
+    this.holding = false;
+    this.settle();
+    this.base = this.queued;
+    this.parsed = this.queued;
+    this.channel = this.threads.open(this);
+    this.channel.open(this.cols, this.rows, this.scrollback);
+    this.onParsed();
+  }
+
+  /** Nobody waits on a mirror that is gone or starts over: empty snapshots, drained. */
+  private settle(): void {
+    for (const resolve of this.snapshots.values()) resolve({ data: '', offset: this.queued });
+    this.snapshots.clear();
+    this.parsed = this.queued;
     this.drainWaiters.splice(0).forEach((f) => f());
-    this.term.dispose();
+    this.releaseIfIdle();
+  }
+
+  private hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    this.channel.hold();
+  }
+
+  private releaseIfIdle(): void {
+    if (!this.holding || this.snapshots.size > 0 || this.drainWaiters.length > 0) return;
+    this.holding = false;
+    this.channel.release();
   }
 }

@@ -100,7 +100,7 @@ export class TerminalStream {
     this.rows = opts.rows;
     this.log = new OutputLog(opts.logBytes ?? 1024 * 1024);
     this.inputBudget = new TokenBucket(opts.inputBytesPerSecond ?? INPUT_BYTES_PER_SECOND, opts.inputHighWater ?? INPUT_HIGH_WATER);
-    this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => this.updateFlow(), this);
+    this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => { if (!this.disposed) this.updateFlow(); });
     this.proc = this.spawn();
   }
 
@@ -199,21 +199,18 @@ export class TerminalStream {
    * Returns the previous client, which no longer receives anything.
    */
   async attach(client: TerminalClient, size: { cols: number; rows: number }, resumeFrom?: number): Promise<TerminalClient | undefined> {
-    const previous = this.client;
-    this.client = undefined;
     this.resize(size.cols, size.rows);
     let start: number;
     if (resumeFrom !== undefined && this.log.holds(resumeFrom)) {
       start = resumeFrom;
     } else {
-      let snap = this.mirror.snapshot();
-      if (!this.log.holds(snap.offset)) {
-        await this.mirror.drained();
-        snap = this.mirror.snapshot();
-      }
+      const snap = await this.screen();
       client.sendSnapshot(snap.offset, snap.data);
       start = snap.offset;
     }
+    // The previous client kept its output while the snapshot was made; from here it gets none.
+    // Two attaches at once each replace the one before: every replaced client is told.
+    const previous = this.client;
     for (const { offset, bytes } of this.log.read(start)) client.sendOutput(offset, bytes);
     this.client = client;
     this.sent = this.log.endOffset;
@@ -229,16 +226,20 @@ export class TerminalStream {
    * Returns a function that stops the copy.
    */
   async watch(viewer: TerminalClient): Promise<() => void> {
-    let snap = this.mirror.snapshot();
-    if (!this.log.holds(snap.offset)) {
-      await this.mirror.drained();
-      snap = this.mirror.snapshot();
-    }
+    const snap = await this.screen();
     if (this.disposed) return () => {};
     // From here to the subscription nothing yields, so no chunk falls between the snapshot and the live copy.
     viewer.sendSnapshot(snap.offset, snap.data);
     for (const { offset, bytes } of this.log.read(snap.offset)) viewer.sendOutput(offset, bytes);
     return this.onOutput((offset, bytes) => viewer.sendOutput(offset, bytes));
+  }
+
+  /** The mirror's screen at an offset the log still holds, so the bytes after it can follow. */
+  private async screen(): Promise<{ data: string; offset: number }> {
+    const snap = await this.mirror.snapshot();
+    if (this.log.holds(snap.offset)) return snap;
+    await this.mirror.drained();
+    return this.mirror.snapshot();
   }
 
   detach(client: TerminalClient): void {
@@ -394,7 +395,7 @@ export class TerminalStream {
     for (const listener of this.outputListeners) listener(offset, chunk);
     this.watchForPrompt(chunk);
     if (this.client) this.scheduleSend();
-    if (othersTyping(this) && !this.contendedOutput.take(chunk.byteLength)) this.throttle();
+    if (othersTyping(this)) this.throttle(this.contendedOutput.spend(chunk.byteLength));
     this.updateFlow();
   }
 
@@ -442,11 +443,13 @@ export class TerminalStream {
    * While other learners type, this terminal's output is held to CONTENDED_OUTPUT_BYTES_PER_S:
    * a flood costs the engine, the exec client and this server CPU in proportion to its rate, and
    * on a small machine that CPU is what everyone's echo waits for. Alone, it runs at full speed.
+   * Output already read is spent into debt, and the shell waits until the debt is paid: a fixed
+   * pause let whatever the engine held burst in after it (1.7 MiB/s got through, not 256 KiB/s).
    */
-  private throttle(): void {
-    if (this.throttled) return;
+  private throttle(waitMs: number): void {
+    if (waitMs <= 0 || this.throttled) return;
     this.throttled = true;
-    setTimeout(() => { this.throttled = false; if (!this.disposed) this.updateFlow(); }, 100).unref();
+    setTimeout(() => { this.throttled = false; if (!this.disposed) this.updateFlow(); }, Math.ceil(waitMs)).unref();
   }
 
   private watchForPrompt(chunk: Buffer): void {
@@ -496,7 +499,7 @@ export class TerminalStream {
     if (!this.paused && (pressure > FLOW_HIGH_WATER || over)) {
       this.paused = true;
       if (!this.exited) this.proc.pause();
-    } else if (this.paused && pressure <= FLOW_LOW_WATER && under) {
+    } else if (this.paused && pressure <= FLOW_LOW_WATER && under && !this.throttled) {
       this.paused = false;
       if (!this.exited) this.proc.resume();
     }

@@ -16,6 +16,16 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Spends n whether or not there are that many, going into debt: for what has already happened
+   * (output already read). Returns milliseconds until the balance is back to zero (0: no debt).
+   */
+  spend(n: number): number {
+    this.refill();
+    this.tokens -= n;
+    return this.tokens >= 0 ? 0 : (-this.tokens / this.rate) * 1000;
+  }
+
   /** Milliseconds until take(n) could succeed (0: now). */
   waitMs(n: number): number {
     this.refill();

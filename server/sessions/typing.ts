@@ -1,7 +1,7 @@
-// Who is typing now, across all terminals of this server. The server's one event loop is shared
-// by every session: while some learner types, a terminal flooding output yields often (small
-// parse slices, see ScreenMirror) so their keystrokes are echoed at once; while nobody else types,
-// a flood gets the loop to itself and runs at full speed.
+// Who is typing now, across all terminals of this server. While some learner types, a terminal
+// flooding output is held to a modest rate (TerminalStream.throttle): a flood costs the engine,
+// its exec client and this server CPU that everyone's echo waits for. While nobody else types, a
+// flood runs at full speed.
 
 /** How long after a keystroke a terminal counts as typing. */
 const TYPING_MS = 1500;

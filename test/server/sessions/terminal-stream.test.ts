@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { FLOW_HIGH_WATER } from '../../../protocol/messages.js';
-import { TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
+import { CONTENDED_OUTPUT_BYTES_PER_S, TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
 
 class Collector implements TerminalClient {
   chunks: Array<{ offset: number; bytes: Buffer }> = [];
@@ -67,6 +67,49 @@ test('a client that stops acknowledging pauses the shell; Ctrl-C still stops a f
   });
   assert.ok(Date.now() - started < 5000);
   t.dispose();
+});
+
+/** A client that acknowledges everything at once: only the server's own limits hold the shell back. */
+class Acker extends Collector {
+  stream!: TerminalStream;
+  received = 0;
+  override sendOutput(offset: number, bytes: Uint8Array): void {
+    this.received += bytes.byteLength;
+    queueMicrotask(() => this.stream.ack(this, offset + bytes.byteLength));
+  }
+}
+
+/** Bytes per second `t` prints over `ms`, counted by its client. */
+async function rate(c: Acker, ms: number): Promise<number> {
+  const from = c.received;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return ((c.received - from) / (performance.now() - t0)) * 1000;
+}
+
+test('a flood is held to the contended rate while another terminal is typed into, and runs free when not', async () => {
+  const flood = shell();
+  const c = new Acker();
+  c.stream = flood;
+  await flood.attach(c, { cols: 80, rows: 24 });
+  flood.write('yes 0123456789abcdefghijklmnopqrstuvwxyz\r');
+  await until('the flood', () => c.received > 256 * 1024);
+  const free = await rate(c, 500);
+
+  const other = shell();
+  await other.attach(new Collector(), { cols: 80, rows: 24 });
+  const typing = setInterval(() => other.write('x'), 100);
+  try {
+    other.write('x');
+    await rate(c, 300); // what the engine and the pty held when typing began
+    const contended = await rate(c, 1000);
+    // Its burst (a quarter second's worth) and one pty read of slack, no more: before the fix the
+    // shell was resumed by the next ack while it should have waited, and 1.7 MiB/s got through.
+    assert.ok(contended <= CONTENDED_OUTPUT_BYTES_PER_S * 1.5, `contended ${(contended / 1024).toFixed(0)} KiB/s`);
+    assert.ok(free > 4 * CONTENDED_OUTPUT_BYTES_PER_S, `alone ${(free / 1024).toFixed(0)} KiB/s`);
+  } finally {
+    clearInterval(typing);
+  }
 });
 
 test('resume replays exactly the bytes after the given offset; a fresh client gets a snapshot', async () => {

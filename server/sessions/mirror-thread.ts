@@ -1,0 +1,119 @@
+// The threads the screen mirrors run on (mirror-worker.ts). The server has one event loop for
+// every learner's keystrokes; a flood's parsing (50 MiB/s of a core at best), a resize's reflow of
+// 5000 lines of scrollback, and the garbage both leave for the collector held it for milliseconds
+// at a time. Here they run beside it, on as many threads as the machine spares.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { FromMirror, ToMirror } from './mirror-worker.js';
+
+/** What a mirror hears from its thread. */
+export interface MirrorPeer {
+  parsedUpTo(bytes: number): void;
+  snapshotReady(request: number, data: string, bytes: number): void;
+  /** The thread died (a bug in the parser, say): the mirror starts over, empty. */
+  lost(): void;
+}
+
+class MirrorWorker {
+  private worker: Worker | undefined;
+  readonly peers = new Map<number, MirrorPeer>();
+  /** Mirrors someone waits on: the thread keeps the process alive only while there are. */
+  private holds = 0;
+
+  send(msg: ToMirror, transfer?: ArrayBuffer[]): void {
+    this.start().postMessage(msg, transfer);
+  }
+
+  hold(): void { if (this.holds++ === 0) this.worker?.ref(); }
+  release(): void { if (--this.holds === 0) this.worker?.unref(); }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    // The server runs its TypeScript through tsx, which a worker does not inherit: the thread
+    // registers it before loading its module (a compiled .js module would load as it is).
+    const url = new URL('./mirror-worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url).href;
+    const boot = url.endsWith('.ts')
+      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`
+      : `import(${JSON.stringify(url)})`;
+    const worker = new Worker(boot, { eval: true, name: 'termlab-mirror' });
+    if (this.holds === 0) worker.unref();
+    worker.on('message', (msg: FromMirror) => {
+      const peer = this.peers.get(msg.id);
+      if (msg.op === 'parsed') peer?.parsedUpTo(msg.bytes);
+      else peer?.snapshotReady(msg.request, msg.data, msg.bytes);
+    });
+    worker.on('error', (err) => console.error(`termlab: a screen mirror thread failed, its terminals' mirrors start over: ${err.stack ?? err}`));
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.holds = 0;
+      const lost = [...this.peers.values()];
+      this.peers.clear();
+      for (const peer of lost) peer.lost();
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+}
+
+/** Threads for mirrors; each new mirror goes to the thread with the fewest. */
+export class MirrorThreads {
+  private readonly workers: MirrorWorker[];
+  private nextId = 1;
+
+  constructor(threads: number) {
+    this.workers = Array.from({ length: Math.max(1, threads) }, () => new MirrorWorker());
+  }
+
+  /** Registers a mirror; the returned channel sends its messages (with its id) to its thread. */
+  open(peer: MirrorPeer): MirrorChannel {
+    const worker = this.workers.reduce((a, b) => (b.peers.size < a.peers.size ? b : a));
+    const id = this.nextId++;
+    worker.peers.set(id, peer);
+    return new MirrorChannel(id, worker);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+}
+
+export class MirrorChannel {
+  constructor(readonly id: number, private readonly worker: MirrorWorker) {}
+
+  open(cols: number, rows: number, scrollback: number): void {
+    this.worker.send({ op: 'open', id: this.id, cols, rows, scrollback });
+  }
+
+  /** A copy of `chunk` goes (the caller's buffer is still the output log's). */
+  write(chunk: Uint8Array): void {
+    const copy = new Uint8Array(chunk);
+    this.worker.send({ op: 'write', id: this.id, data: copy }, [copy.buffer]);
+  }
+
+  resize(cols: number, rows: number): void { this.worker.send({ op: 'resize', id: this.id, cols, rows }); }
+
+  snapshot(request: number): void { this.worker.send({ op: 'snapshot', id: this.id, request }); }
+
+  /** Someone waits on this mirror (a snapshot, a drain): the process stays up until release(). */
+  hold(): void { this.worker.hold(); }
+  release(): void { this.worker.release(); }
+
+  close(): void {
+    this.worker.peers.delete(this.id);
+    this.worker.send({ op: 'close', id: this.id });
+  }
+}
+
+/** Threads the process's mirrors share: all but one of the cores, up to four. */
+let shared: MirrorThreads | undefined;
+export function mirrorThreads(): MirrorThreads {
+  shared ??= new MirrorThreads(Math.min(4, availableParallelism() - 1));
+  return shared;
+}

@@ -1,0 +1,82 @@
+// The screen mirrors' own thread (see mirror-thread.ts): every terminal's @xterm/headless lives
+// here, so parsing a flood, reflowing scrollback on a resize and the garbage both make are paid
+// on this thread and its heap, never on the event loop that echoes everyone's keystrokes.
+import { parentPort } from 'node:worker_threads';
+import headless from '@xterm/headless';
+import serialize from '@xterm/addon-serialize';
+
+const { Terminal } = headless;
+const { SerializeAddon } = serialize;
+
+/** From the server to this thread. Offsets are counted here, per mirror, from its open. */
+export type ToMirror =
+  | { op: 'open'; id: number; cols: number; rows: number; scrollback: number }
+  | { op: 'write'; id: number; data: Uint8Array }
+  | { op: 'resize'; id: number; cols: number; rows: number }
+  | { op: 'snapshot'; id: number; request: number }
+  | { op: 'close'; id: number };
+
+/** Back to the server: how far a mirror has parsed, and snapshots asked for. */
+export type FromMirror =
+  | { op: 'parsed'; id: number; bytes: number }
+  | { op: 'snapshot'; id: number; request: number; data: string; bytes: number };
+
+interface Mirror {
+  term: InstanceType<typeof Terminal>;
+  serializer: InstanceType<typeof SerializeAddon>;
+  scrollback: number;
+  /** Bytes parsed since open; xterm parses each write whole, so a snapshot matches this count. */
+  parsed: number;
+}
+
+const mirrors = new Map<number, Mirror>();
+/** Parse progress not yet reported: one message per mirror per turn, not one per write. */
+const unreported = new Set<number>();
+let reportSoon = false;
+
+function post(msg: FromMirror): void { parentPort!.postMessage(msg); }
+
+function report(): void {
+  reportSoon = false;
+  for (const id of unreported) {
+    const m = mirrors.get(id);
+    if (m) post({ op: 'parsed', id, bytes: m.parsed });
+  }
+  unreported.clear();
+}
+
+function handle(msg: ToMirror): void {
+  if (msg.op === 'open') {
+    const term = new Terminal({ cols: msg.cols, rows: msg.rows, scrollback: msg.scrollback, allowProposedApi: true });
+    const serializer = new SerializeAddon();
+    term.loadAddon(serializer as never);
+    mirrors.set(msg.id, { term, serializer, scrollback: msg.scrollback, parsed: 0 });
+    return;
+  }
+  const m = mirrors.get(msg.id);
+  if (!m) return;
+  switch (msg.op) {
+    case 'write': {
+      const size = msg.data.byteLength;
+      m.term.write(msg.data, () => {
+        m.parsed += size;
+        unreported.add(msg.id);
+        if (!reportSoon) { reportSoon = true; setImmediate(report); }
+      });
+      break;
+    }
+    case 'resize':
+      m.term.resize(msg.cols, msg.rows);
+      break;
+    case 'snapshot':
+      post({ op: 'snapshot', id: msg.id, request: msg.request, data: m.serializer.serialize({ scrollback: m.scrollback }), bytes: m.parsed });
+      break;
+    case 'close':
+      m.term.dispose();
+      mirrors.delete(msg.id);
+      unreported.delete(msg.id);
+      break;
+  }
+}
+
+parentPort!.on('message', handle);

@@ -1,0 +1,92 @@
+// ScreenMirror on its own thread (mirror-thread.ts): what a snapshot holds and at which offset,
+// and what happens to the mirrors when their thread dies.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import headless from '@xterm/headless';
+import { MirrorThreads } from '../../../server/sessions/mirror-thread.js';
+import { ScreenMirror } from '../../../server/sessions/screen-mirror.js';
+
+const threads = new MirrorThreads(2);
+after(() => threads.stop());
+
+/** The text a snapshot draws, read back through a terminal of the same size. */
+async function screenText(data: string, cols: number, rows: number): Promise<string[]> {
+  const term = new headless.Terminal({ cols, rows, scrollback: 100, allowProposedApi: true });
+  await new Promise<void>((resolve) => term.write(data, resolve));
+  const lines: string[] = [];
+  for (let i = 0; i < term.buffer.active.length; i++) lines.push(term.buffer.active.getLine(i)!.translateToString(true));
+  term.dispose();
+  return lines;
+}
+
+test('a snapshot draws what was written, at the offset of the last byte parsed', async () => {
+  const m = new ScreenMirror(40, 5, 100, () => {}, threads);
+  const bytes = Buffer.from('one\r\ntwo\r\n\x1b[1mthree\x1b[0m');
+  m.write(bytes);
+  await m.drained();
+  assert.equal(m.pending, 0);
+  const snap = await m.snapshot();
+  assert.equal(snap.offset, bytes.length);
+  assert.deepEqual((await screenText(snap.data, 40, 5)).slice(0, 3), ['one', 'two', 'three']);
+  m.dispose();
+});
+
+test('a resize reaches the copy: a line as wide as the new size stays one row', async () => {
+  const m = new ScreenMirror(20, 5, 100, () => {}, threads);
+  m.resize(40, 5);
+  m.write(Buffer.from('x'.repeat(35)));
+  await m.drained();
+  const snap = await m.snapshot();
+  assert.deepEqual((await screenText(snap.data, 40, 5)).slice(0, 2), ['x'.repeat(35), '']);
+  m.dispose();
+});
+
+test('a flood is parsed beside the event loop, and pending counts what the thread has not parsed', async () => {
+  const m = new ScreenMirror(80, 24, 1000, () => {}, threads);
+  const line = Buffer.from('y 0123456789abcdefghijklmnopqrstuvwxyz\r\n'.repeat(1000));
+  for (let i = 0; i < 100; i++) m.write(line);
+  // Handed over in one turn: none of it can have been parsed yet.
+  assert.equal(m.pending, 100 * line.length);
+  await m.drained();
+  assert.equal(m.parsedOffset, 100 * line.length);
+  const lines = await screenText((await m.snapshot()).data, 80, 24);
+  assert.ok(lines.includes('y 0123456789abcdefghijklmnopqrstuvwxyz'));
+  m.dispose();
+});
+
+test('when its thread dies a mirror starts over empty, and later output is mirrored again', async () => {
+  let parsedCalls = 0;
+  const m = new ScreenMirror(40, 5, 100, () => parsedCalls++, threads);
+  m.write(Buffer.from('before\r\n'));
+  await m.drained();
+  // The thread of the mirror's channel, stopped as a crash would stop it.
+  const worker = (threads as unknown as { workers: Array<{ peers: Map<number, unknown>; worker?: { terminate(): Promise<number> } }> })
+    .workers.find((w) => [...w.peers.values()].includes(m))!;
+  const before = parsedCalls;
+  await worker.worker!.terminate();
+  // Starting over tells flow control (nothing is pending any more).
+  await new Promise<void>((resolve) => { const check = () => (parsedCalls > before ? resolve() : setImmediate(check)); check(); });
+  assert.equal(m.pending, 0);
+  const lost = await m.snapshot();
+  assert.equal(lost.offset, 8);
+  assert.ok(!(await screenText(lost.data, 40, 5)).includes('before'));
+  m.write(Buffer.from('after'));
+  await m.drained();
+  const again = await m.snapshot();
+  assert.equal(again.offset, 13);
+  assert.equal((await screenText(again.data, 40, 5))[0], 'after');
+  assert.ok(parsedCalls >= 2);
+  m.dispose();
+});
+
+test('a disposed mirror answers at once: an empty screen, nothing pending', async () => {
+  const m = new ScreenMirror(40, 5, 100, () => {}, threads);
+  m.write(Buffer.from('gone'));
+  const waiting = m.snapshot();
+  m.dispose();
+  await m.drained();
+  assert.equal(m.pending, 0);
+  // Either the thread answered before the close, or dispose settled it empty: it never hangs.
+  assert.equal((await waiting).offset <= 4, true);
+  assert.deepEqual(await m.snapshot(), { data: '', offset: 4 });
+});
