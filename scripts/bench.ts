@@ -12,7 +12,7 @@ import { ensureWebBuilt, launchBrowser, waitForPrompt, waitForState } from '../t
 import { echoRoundTrips as typeIntoCat, intoCat, leaveCat, percentile } from '../test/helpers/echo.js';
 import { createSession, testInstance, until } from '../test/helpers/lab-server.js';
 import { ProtocolClient } from '../test/helpers/protocol-client.js';
-import { echoUnderAttack } from '../test/security/probes-server.js';
+import { echoUnderAttack, startFlood } from '../test/security/probes-server.js';
 import { Browser, createWorkshop, EventStream } from '../test/helpers/workshops.js';
 import type { JoinResponse, WorkshopState } from '../protocol/workshops.js';
 import { benchPeer } from './bench-peer.js';
@@ -106,13 +106,17 @@ async function benchMany(n: number, rounds: number): Promise<void> {
     console.log(`${n} sessions typing at 10 keys/s each: all ${n} at their prompt in ${ms(performance.now() - t0)}`);
     const clients = sessions.map((s) => s.client);
     await intoCat(clients);
-    for (let r = 0; r < rounds; r++) {
-      const delay = monitorEventLoopDelay({ resolution: 1 });
-      delay.enable();
-      const times = await typeIntoCat(clients, 100, 100);
-      delay.disable();
-      console.log(`  round ${r + 1} (${times.length} keystrokes): echo p50 ${ms(pct(times, 50))}  p99 ${ms(pct(times, 99))}; ` +
-        `event-loop delay p99 ${ms(delay.percentile(99) / 1e6)}  max ${ms(delay.max / 1e6)}`);
+    // People typing on their own are not in step; in lockstep every client's key lands in the same
+    // moment, and the last of 50 echoes waits for the 49 before it. Both are printed.
+    for (const staggered of [true, false]) {
+      for (let r = 0; r < rounds; r++) {
+        const delay = monitorEventLoopDelay({ resolution: 1 });
+        delay.enable();
+        const times = await typeIntoCat(clients, 100, 100, staggered);
+        delay.disable();
+        console.log(`  round ${r + 1}, ${staggered ? 'each at its own pace' : 'all in lockstep'} (${times.length} keystrokes): echo p50 ${ms(pct(times, 50))}  p99 ${ms(pct(times, 99))}; ` +
+          `event-loop delay p99 ${ms(delay.percentile(99) / 1e6)}  max ${ms(delay.max / 1e6)}`);
+      }
     }
     for (const s of sessions) await endSession(srv, s);
   } finally {
@@ -123,6 +127,40 @@ async function benchMany(n: number, rounds: number): Promise<void> {
 function rssOf(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/**
+ * `n` sessions typing at 10 keys/s each, each at its own pace, before and while one more session
+ * floods output (`yes`, its page in a process of its own): their echo p99 in each round and the
+ * ratio of the medians.
+ */
+async function benchFloodAmongTyping(n: number, rounds: number): Promise<void> {
+  const srv = await server({ maxSessions: n + 5, memoryBudgetMb: 64 * 1024 });
+  try {
+    const sessions = await Promise.all(Array.from({ length: n }, () => startToPrompt(srv, 'hello')));
+    const flooder = await createSession(srv, 'hello');
+    const clients = sessions.map((s) => s.client);
+    await intoCat(clients);
+    const p99s = async (): Promise<number[]> => {
+      const out: number[] = [];
+      for (let r = 0; r < rounds; r++) out.push(pct(await typeIntoCat(clients, 100, 100, true), 99));
+      return out;
+    };
+    const quiet = await p99s();
+    const flood = await startFlood(srv.url, flooder.token, ['output']);
+    let flooding: number[];
+    try {
+      flooding = await p99s();
+    } finally {
+      flood.kill('SIGKILL');
+    }
+    const ratio = pct(flooding, 50) / pct(quiet, 50);
+    console.log(`${n} sessions typing (10 keys/s each, own pace) while one more floods output: echo p99 per round ` +
+      `quiet ${quiet.map(ms).join(', ')}; during the flood ${flooding.map(ms).join(', ')}; median ratio ${ratio.toFixed(2)}x`);
+    for (const s of sessions) await endSession(srv, s);
+  } finally {
+    await srv.stop();
+  }
 }
 
 async function boxMemory(docker: Docker, id: string): Promise<number> {
@@ -388,6 +426,7 @@ async function main(): Promise<void> {
     'start-kubernetes': () => benchStart('helm', 'kubernetes', quick ? 1 : 3, quick ? 1 : 2),
     echo: benchEcho,
     many: () => benchMany(quick ? 20 : 50, quick ? 1 : 3),
+    'flood-among-typing': () => benchFloodAmongTyping(20, quick ? 2 : 5),
     memory: async () => { await benchMemory('hello', quick ? 2 : 5); await benchMemory('hello-docker', quick ? 1 : 3); },
     throughput: () => benchThroughput(quick ? 8 : 32),
     runtimes: () => benchRuntimes(quick ? 3 : 5, quick ? 2 : 3, quick ? 100 : 300),
@@ -397,7 +436,7 @@ async function main(): Promise<void> {
     peer: () => benchPeer({ server, quick }),
     page: () => benchPage(server, quick ? 5 : 10),
   };
-  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, memory, throughput, runtimes, attack, workshop, green, peer, page).
+  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

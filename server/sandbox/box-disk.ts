@@ -8,14 +8,11 @@
 // the cap counts, deleted-but-open files included. The figures there are updated at each btrfs
 // transaction commit (at most 30 s behind), which is soon enough for a "nearly full" notice: the
 // cap itself is enforced by the kernel as blocks are written.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { btrfsSysfs } from './btrfs-quota.js';
-
-const execFileP = promisify(execFile);
+import { execFileOffLoop } from './exec-off-loop.js';
 
 export interface DiskUse {
   /** Bytes counted against the box's cap (qgroup referenced). */
@@ -80,7 +77,7 @@ export class BtrfsBoxDisk {
   private listing(): Promise<Map<string, number> | undefined> {
     this.listed ??= (async () => {
       try {
-        const { stdout } = await execFileP('btrfs', ['subvolume', 'list', this.dataRoot], { maxBuffer: 16 * 1024 * 1024 });
+        const { stdout } = await execFileOffLoop('btrfs', ['subvolume', 'list', this.dataRoot], { maxBuffer: 16 * 1024 * 1024 });
         const ids = new Map<string, number>();
         for (const m of stdout.matchAll(/^ID (\d+) .* path (?:.*\/)?([^/\n]+)$/gm)) ids.set(m[2]!, Number(m[1]));
         return ids;

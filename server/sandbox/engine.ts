@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { loadConfig, type EngineSettings } from '../config.js';
 import { ensureQuotaMode, quotaMode } from './btrfs-quota.js';
+import { execFileOffLoop } from './exec-off-loop.js';
 
 const execFileP = promisify(execFile);
 
@@ -485,7 +486,7 @@ let verifiedFirewall: string[] | undefined;
 /** termlab's chains and the rules that jump to them, as `iptables -S` prints them (undefined: it failed). */
 async function ourFirewallLines(bin: string): Promise<string | undefined> {
   try {
-    const { stdout } = await execFileP(bin, ['-w', '-S']);
+    const { stdout } = await execFileOffLoop(bin, ['-w', '-S']);
     const ours = [FIREWALL_CHAIN_INPUT, FIREWALL_CHAIN_FORWARD];
     return stdout.split('\n').filter((l) => ours.some((c) => l.split(' ').includes(c))).join('\n');
   } catch {
@@ -538,7 +539,7 @@ async function firewallFamily(bin: string, priv: string[], resolvers: string[]):
 /** True if the chain holds exactly these rules (each present, and no others). */
 async function chainIs(bin: string, chain: string, rules: string[][]): Promise<boolean> {
   try {
-    const { stdout } = await execFileP(bin, ['-w', '-S', chain]);
+    const { stdout } = await execFileOffLoop(bin, ['-w', '-S', chain]);
     if (stdout.trim().split('\n').filter((l) => l.startsWith('-A ')).length !== rules.length) return false;
   } catch {
     return false;

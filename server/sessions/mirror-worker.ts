@@ -8,7 +8,7 @@ import serialize from '@xterm/addon-serialize';
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
 
-/** From the server to this thread. Offsets are counted here, per mirror, from its open. */
+/** From the server to this thread, in batches (arrays). Offsets are counted here, per mirror, from its open. */
 export type ToMirror =
   | { op: 'open'; id: number; cols: number; rows: number; scrollback: number }
   | { op: 'write'; id: number; data: Uint8Array }
@@ -79,4 +79,4 @@ function handle(msg: ToMirror): void {
   }
 }
 
-parentPort!.on('message', handle);
+parentPort!.on('message', (batch: ToMirror[]) => batch.forEach(handle));

@@ -32,10 +32,13 @@ export async function echoOnce(c: ProtocolClient, i: number): Promise<number> {
 /**
  * Each client types `keystrokes` characters one at a time, `gapMs` apart (0: flat out), all
  * clients at once; returns every round trip (ms). The shells are left in `cat`: see leaveCat.
+ * `staggered`: each client starts at its own point within the first gap, as people typing
+ * independently do; otherwise all type in lockstep, every client's key in the same moment.
  */
-export async function echoRoundTrips(clients: ProtocolClient[], keystrokes: number, gapMs = 0): Promise<number[]> {
+export async function echoRoundTrips(clients: ProtocolClient[], keystrokes: number, gapMs = 0, staggered = false): Promise<number[]> {
   const all: number[] = [];
-  await Promise.all(clients.map(async (c) => {
+  await Promise.all(clients.map(async (c, k) => {
+    if (staggered && gapMs) await new Promise((r) => setTimeout(r, (k * gapMs) / clients.length));
     for (let i = 0; i < keystrokes; i++) {
       all.push(await echoOnce(c, i));
       if (gapMs) await new Promise((r) => setTimeout(r, gapMs));

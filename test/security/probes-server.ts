@@ -159,6 +159,21 @@ const STEADY_KEYS = 300;
 
 export interface AttackEcho extends ProbeResult { quiet: number; onset: number; steady: number }
 
+/** A hostile page in its own process at the lowest priority (flood-client.ts); resolves once it floods. */
+export async function startFlood(url: string, token: string, what: Array<'output' | 'input' | 'resize'>): Promise<ChildProcess> {
+  const proc = spawn('nice', ['-n', '19', process.execPath, '--import', 'tsx', FLOOD_CLIENT, url, token, what.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('flooding')) resolve(); });
+      proc.once('exit', (code) => reject(new Error(`the flood client exited (${code})`)));
+    });
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
 export async function echoUnderAttack(server: LabServer, attack: Attack = WORST): Promise<AttackEcho> {
   const victim = await createSession(server, 'hello');
   const attacker = await createSession(server, 'hello');
@@ -176,12 +191,7 @@ export async function echoUnderAttack(server: LabServer, attack: Attack = WORST)
     if (what.length) {
       // The attacker's page runs in its own process at the lowest priority: it stands for a
       // browser on another machine, so its own work must not take this machine's CPU from the server.
-      const proc = spawn('nice', ['-n', '19', process.execPath, '--import', 'tsx', FLOOD_CLIENT, server.url, attacker.token, what.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
-      flooder = proc;
-      await new Promise<void>((resolve, reject) => {
-        proc.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('flooding')) resolve(); });
-        proc.once('exit', (code) => reject(new Error(`the flood client exited (${code})`)));
-      });
+      flooder = await startFlood(server.url, attacker.token, what);
     }
     const onset = await echoP99(v, ONSET_KEYS);
     const steady = await echoP99(v, STEADY_KEYS);
