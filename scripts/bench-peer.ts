@@ -467,9 +467,13 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Performance.enable');
       const busy = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+      // PEER_PROFILE=DIR: the page's CPU profile during the flood goes to DIR/<side>.cpuprofile.
+      const profileDir = process.env.PEER_PROFILE;
+      if (profileDir) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.start'); }
       const [cpu0, busy0] = [cpuSeconds(pid), await busy()];
       const t = await page.evaluate(pageThroughput, { mib, osc: MARK_OSC });
       [serverCpu[side], pageBusy[side]] = [cpuSeconds(pid) - cpu0, (await busy()) - busy0];
+      if (profileDir) fs.writeFileSync(path.join(profileDir, `${side}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
       await cdp.detach();
       pageWrites[side] = t.writes;
       return t.seconds;

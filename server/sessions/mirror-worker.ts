@@ -1,6 +1,7 @@
 // The screen mirrors' own thread (see mirror-thread.ts): every terminal's @xterm/headless lives
 // here, so parsing a flood, reflowing scrollback on a resize and the garbage both make are paid
 // on this thread and its heap, never on the event loop that echoes everyone's keystrokes.
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
@@ -28,6 +29,9 @@ interface Mirror {
   /** Bytes parsed since open; xterm parses each write whole, so a snapshot matches this count. */
   parsed: number;
 }
+
+/** The nice value of this thread: 10 gives it about a tenth of a core that is wanted elsewhere. */
+const MIRROR_NICE = 10;
 
 const mirrors = new Map<number, Mirror>();
 /** Parse progress not yet reported: one message per mirror per turn, not one per write. */
@@ -78,5 +82,10 @@ function handle(msg: ToMirror): void {
       break;
   }
 }
+
+// This thread only (Linux keeps a nice value per thread): when the machine is busy, parsing a
+// flood for the mirror waits for the event loop, the engine and the shells that learners wait on.
+// The mirror may lag (TerminalStream lets it, up to half its output log), and catches up when idle.
+try { setPriority(MIRROR_NICE); } catch { /* not allowed here: runs at the server's priority */ }
 
 parentPort!.on('message', (batch: ToMirror[]) => batch.forEach(handle));

@@ -102,6 +102,11 @@ export class TerminalStream {
     this.inputBudget = new TokenBucket(opts.inputBytesPerSecond ?? INPUT_BYTES_PER_SECOND, opts.inputHighWater ?? INPUT_HIGH_WATER);
     this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => { if (!this.disposed) this.updateFlow(); });
     this.proc = this.spawn();
+    // The mirror may lag behind the page by up to half the log (its snapshot must stay in the
+    // log): its thread runs at a low priority, so on a busy machine a flood's parsing waits
+    // for the learners' pages and keystrokes rather than competing with them.
+    const logBytes = opts.logBytes ?? 1024 * 1024;
+    this.addPressure(() => this.mirror.pending, logBytes / 2, logBytes / 4);
   }
 
   private spawn(): pty.IPty {
@@ -486,8 +491,7 @@ export class TerminalStream {
       }
       return;
     }
-    const unacked = this.client ? this.sent - this.acked : 0;
-    const pressure = Math.max(unacked, this.mirror.pending);
+    const pressure = this.client ? this.sent - this.acked : 0;
     let over = false;
     let under = true;
     for (const p of this.pressures) {

@@ -58,10 +58,13 @@ export class TlTerminal extends LitElement {
         min-width: 0;
         position: relative;
       }
-      /* xterm.js sizes itself from this box; FitAddon reads its size. */
+      /* xterm.js sizes itself from this box; FitAddon reads its size. Contained: a flood redraws
+         rows many times a second, and none of that should make the browser restyle, lay out or
+         repaint the rest of the page (the guide beside it). */
       .xterm-host {
         position: absolute;
         inset: 6px 0 0 8px;
+        contain: strict;
       }
       .status {
         flex: none;

@@ -142,6 +142,9 @@ export class TerminalConnection extends Disposable {
   /** Offset just after the last byte xterm.js has parsed. */
   private processed = 0;
   private pendingWrites = 0;
+  /** Output that arrived while xterm.js was parsing (writeOutput), and the offset just after it. */
+  private waiting: Uint8Array[] = [];
+  private waitingEnd = 0;
   /** Highest offset acknowledged on the current socket. */
   private acked = 0;
   private lastAckAt = -Infinity;
@@ -415,6 +418,7 @@ export class TerminalConnection extends Disposable {
   private startEpoch(offset: number): void {
     this.epoch++;
     this.pendingWrites = 0;
+    this.waiting = [];
     this.written = this.processed = offset;
   }
 
@@ -423,15 +427,37 @@ export class TerminalConnection extends Disposable {
     this.term.write('', () => this.term.reset());
   }
 
+  /**
+   * Hands output to xterm.js. While it is still parsing the last write, what arrives waits here and
+   * goes as one write when that one is parsed: each write costs xterm.js its own parse pass, scroll
+   * events and callback, so a flood costs the page less in few large writes than in many small ones
+   * (and an echo, arriving when xterm.js is idle, is written at once).
+   */
   private writeOutput(data: Uint8Array, endOffset: number): void {
+    if (this.pendingWrites > 0) {
+      this.waiting.push(data);
+      this.waitingEnd = endOffset;
+      return;
+    }
     const epoch = this.epoch;
     this.pendingWrites++;
     this.term.write(data, () => {
       if (epoch !== this.epoch || this.isDisposed) return;
       this.pendingWrites--;
       this.processed = Math.max(this.processed, endOffset);
+      if (this.waiting.length > 0) this.writeOutput(this.takeWaiting(), this.waitingEnd);
       this.maybeAck();
     });
+  }
+
+  private takeWaiting(): Uint8Array {
+    const parts = this.waiting;
+    this.waiting = [];
+    if (parts.length === 1) return parts[0]!;
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) { joined.set(p, at); at += p.byteLength; }
+    return joined;
   }
 
   private setStatus(status: ConnectionStatus): void {
