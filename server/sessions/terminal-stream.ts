@@ -78,6 +78,8 @@ export class TerminalStream {
   private sendTimer: { cancel(): void } | undefined;
   private lastSendAt = 0;
   private lastSendBytes = 0;
+  /** A client behind the log is being sent the screen (sendPending). */
+  private resyncing = false;
   /** Output taken since `recentSince` (a window of RECENT_MS): how fast the shell prints now. */
   private recentBytes = 0;
   private recentSince = 0;
@@ -438,7 +440,15 @@ export class TerminalStream {
     this.lastSendAt = performance.now();
     const client = this.client;
     this.lastSendBytes = this.log.endOffset - this.sent;
-    if (!client || this.sent >= this.log.endOffset || !this.log.holds(this.sent)) return;
+    if (!client || this.sent >= this.log.endOffset) return;
+    if (!this.log.holds(this.sent)) {
+      // What the client lacks has left the log (it cannot, while flow control holds): it gets
+      // the screen instead, as a client attaching afresh does.
+      if (this.resyncing) return;
+      this.resyncing = true;
+      void this.attach(client, this.size).finally(() => { this.resyncing = false; });
+      return;
+    }
     for (const { offset, bytes } of this.log.read(this.sent, SEND_FRAME_BYTES)) client.sendOutput(offset, bytes);
     this.sent = this.log.endOffset;
     this.updateFlow();
@@ -474,8 +484,11 @@ export class TerminalStream {
   }
 
   /**
-   * A flood is on: the shell is held back, much is unacknowledged, or much came in the last
-   * moments (then the exec stream and the engine hold more still, even while the page keeps up).
+   * Far enough behind a flood that Ctrl-C should skip to the prompt: the shell is held back, much
+   * is unacknowledged, or much came in the last moments (then the exec stream and the engine hold
+   * more still, even while the page keeps up). Stricter than scheduleSend's test for gathering
+   * frames: skipping shows the learner a note, so a command that merely printed a screenful
+   * must not trigger it.
    */
   private behind(): boolean {
     const recent = Date.now() - this.recentSince < 2 * RECENT_MS ? this.recentBytes : 0;

@@ -112,6 +112,30 @@ test('a flood is held to the contended rate while another terminal is typed into
   }
 });
 
+test('a client whose next bytes have left a tiny log gets the screen again and then the output after it', async () => {
+  const t = track(new TerminalStream({ argv: ['bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: '$ ', TERM: 'xterm-256color' }, logBytes: 8 * 1024 }));
+  const c = new Acker();
+  c.stream = t;
+  const snapshots: Array<{ offset: number }> = [];
+  c.sendSnapshot = (offset: number) => { snapshots.push({ offset }); };
+  let expect = -1;
+  let contiguous = true;
+  c.sendOutput = (offset: number, bytes: Uint8Array) => {
+    // Contiguous from the last snapshot (or the first byte) on.
+    if (expect >= 0 && offset !== expect && offset !== snapshots.at(-1)?.offset) contiguous = false;
+    expect = offset + bytes.byteLength;
+    c.received += bytes.byteLength;
+    queueMicrotask(() => t.ack(c, offset + bytes.byteLength));
+  };
+  await t.attach(c, { cols: 80, rows: 24 });
+  t.write('yes 0123456789abcdefghijklmnopqrstuvwxyz\r');
+  await until('a snapshot after the first', () => snapshots.length >= 2);
+  const after = c.received;
+  await until('output after it', () => c.received > after + 64 * 1024);
+  assert.ok(contiguous, 'output between snapshots was contiguous');
+  t.write('\x03');
+});
+
 test('resume replays exactly the bytes after the given offset; a fresh client gets a snapshot', async () => {
   const t = shell();
   const a = new Collector();
