@@ -89,7 +89,6 @@ class MirrorWorker {
       ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`
       : `import(${JSON.stringify(url)})`;
     const worker = new Worker(boot, { eval: true, name: 'termlab-mirror' });
-    if (this.holds === 0) worker.unref();
     worker.on('message', (msg: FromMirror) => {
       const peer = this.peers.get(msg.id);
       if (msg.op === 'parsed') peer?.parsedUpTo(msg.bytes);
@@ -104,6 +103,8 @@ class MirrorWorker {
       this.peers.clear();
       for (const peer of lost) peer.lost();
     });
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    if (this.holds === 0) worker.unref();
     this.worker = worker;
     return worker;
   }
