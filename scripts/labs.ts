@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { markers, parseAsciicast } from '../protocol/asciicast.js';
+import { AsciicastError, markers, parseAsciicast } from '../protocol/asciicast.js';
 import { loadConfig } from '../server/config.js';
 import { LabInvalid, loadLab, type Lab } from '../server/labs/lab-loader.js';
 import { testLab, type StepVerdict } from '../server/labs/lab-tester.js';
@@ -36,18 +36,22 @@ function loadAll(): { labs: Lab[]; problems: number } {
   return { labs, problems };
 }
 
-/** A walkthrough whose step markers no longer match the lab's steps was recorded from an older version. */
-function staleWalkthrough(lab: Lab): string | undefined {
+/**
+ * A walkthrough that is not a readable asciicast (v1, v2 or v3; the line at fault), or whose step
+ * markers no longer match the lab's steps (recorded from an older version).
+ */
+function staleWalkthrough(lab: Lab): { line: number; problem: string } | undefined {
   const file = path.join(lab.dir, WALKTHROUGH_FILE);
   if (!fs.existsSync(file)) return undefined;
   let labels: string[];
   try {
     labels = markers(parseAsciicast(fs.readFileSync(file, 'utf8'))).map((m) => m.label).filter((l) => /^\d+\. /.test(l));
   } catch (err) {
-    return `${(err as Error).message}`;
+    if (err instanceof AsciicastError) return { line: err.line, problem: `not a readable recording: ${err.message.replace(/^line \d+: /, '')}` };
+    return { line: 1, problem: `not readable (${(err as Error).message})` };
   }
   const want = lab.steps.map((s, i) => `${i + 1}. ${s.title}`);
-  return JSON.stringify(labels) === JSON.stringify(want) ? undefined : 'its step markers do not match the steps';
+  return JSON.stringify(labels) === JSON.stringify(want) ? undefined : { line: 1, problem: 'out of date (its step markers do not match the steps)' };
 }
 
 async function validate(): Promise<number> {
@@ -56,7 +60,7 @@ async function validate(): Promise<number> {
   for (const lab of labs) {
     const stale = staleWalkthrough(lab);
     if (stale) {
-      console.error(`${lab.id}/${WALKTHROUGH_FILE}:1: out of date (${stale}): run npm run labs -- record ${lab.id}`);
+      console.error(`${lab.id}/${WALKTHROUGH_FILE}:${stale.line}: ${stale.problem}: run npm run labs -- record ${lab.id}`);
       problems++;
       continue;
     }
@@ -109,7 +113,7 @@ async function record(): Promise<number> {
   return onSandboxes(labs, async (lab, driver, session) => {
     const out = path.join(lab.dir, WALKTHROUGH_FILE);
     const started = Date.now();
-    const result = await recordWalkthrough(driver, lab, { out, session, onStep: printStep });
+    const result = await recordWalkthrough(driver, lab, { out, session, onStep: printStep, format: config.recordingFormat });
     const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
     if (!result.ok) {
       console.log(`FAIL ${lab.id}: ${path.relative(process.cwd(), out)} left as it was (${took})`);

@@ -126,6 +126,8 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   engine: engineSchema,
   recordings: recordingsSchema,
+  /** The asciicast version recordings and walkthroughs are written in: v2 (what asciinema 2, Debian's, reads) or v3 (asciinema 3). */
+  recordingFormat: z.enum(['v2', 'v3'], { message: 'TERMLAB_RECORDING_FORMAT must be v2 or v3' }),
   workshops: workshopsSchema,
 });
 export type Config = z.infer<typeof schema>;
@@ -217,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retentionMs: num(env, 'TERMLAB_RECORDING_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
       bufferBytes: Math.round(num(env, 'TERMLAB_RECORDING_BUFFER_KB', 256) * 1024),
     },
+    recordingFormat: env.TERMLAB_RECORDING_FORMAT || 'v2',
     workshops: {
       adminToken: env.TERMLAB_ADMIN_TOKEN || undefined,
       warmLeadMs: num(env, 'TERMLAB_WORKSHOP_WARM_LEAD_S', 10 * 60) * 1000,

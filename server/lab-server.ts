@@ -50,7 +50,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
   const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
-  const recordings = new RecordingService(new RecordingStore(config.stateDir), config.recordings);
+  const recordings = new RecordingService(new RecordingStore(config.stateDir), config.recordings, config.recordingFormat);
   const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
   sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
   // Workshops live in the same database file as progress (their own connection).

@@ -1,5 +1,6 @@
 // Records a lab's walkthrough: the lab's real boxes, each step's solution typed into a real terminal
-// the way a person types it, each step's check required to pass, saved as one asciicast v2 file.
+// the way a person types it, each step's check required to pass, saved as one asciicast file (v2,
+// or v3 with TERMLAB_RECORDING_FORMAT=v3).
 //
 // Pacing is virtual. The file's clock is the real clock plus the typing delays (25-70 ms a key from
 // a PRNG seeded by the lab id, a pause before Enter, a pause before each command), so nothing sleeps,
@@ -19,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CastWriter } from '../recordings/cast-writer.js';
+import { CastWriter, type RecordingFormat } from '../recordings/cast-writer.js';
 import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
 import { PROMPT_MARKER, TerminalStream } from '../sessions/terminal-stream.js';
 import { createLabBoxes, destroyLabBoxes } from './lab-boxes.js';
@@ -38,6 +39,8 @@ export interface WalkthroughOptions {
   /** Seeds the typing rhythm; by default the lab id, so a lab types the same way each time. */
   seed?: string;
   onStep?: (verdict: StepVerdict) => void;
+  /** The asciicast version written; v2 unless given. */
+  format?: RecordingFormat;
 }
 
 export interface Walkthrough {
@@ -88,7 +91,7 @@ class Take {
     file: string, private readonly opts: WalkthroughOptions) {
     this.random = mulberry32(hash(opts.seed ?? lab.id));
     this.size = { width: opts.cols ?? 100, height: opts.rows ?? 28 };
-    this.writer = new CastWriter(file, { ...this.size, title: `${lab.title} (walkthrough)`, idleLimit: IDLE_LIMIT_S, now: this.clock.now });
+    this.writer = new CastWriter(file, { ...this.size, title: `${lab.title} (walkthrough)`, idleLimit: IDLE_LIMIT_S, now: this.clock.now, format: opts.format });
     this.active = lab.steps[0]?.terminal ?? lab.terminals[0]!.id;
   }
 

@@ -1,15 +1,22 @@
-// Writes one asciicast v2 file as events happen: output, input, resizes and markers, one JSON line
-// each, appended through a file stream. The file never passes `maxBytes` (room is kept for a final
-// marker), and the bytes the stream still buffers are exposed so the terminal can be held back
-// while the disk lags (TerminalStream.addPressure) instead of the server's memory growing.
+// Writes one asciicast file as events happen: output, input, resizes and markers, one JSON line
+// each, appended through a file stream. asciicast v2 by default (what Debian's asciinema 2 reads);
+// v3 when asked (TERMLAB_RECORDING_FORMAT=v3): `term: {cols, rows}` in the header, each event's
+// time the interval since the one before, and an `x` event with the shell's exit status when it is
+// known. The file never passes `maxBytes` (room is kept for a final marker), and the bytes the
+// stream still buffers are exposed so the terminal can be held back while the disk lags
+// (TerminalStream.addPressure) instead of the server's memory growing.
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import type { AsciicastEvent, AsciicastHeader } from '../../protocol/asciicast.js';
+import type { AsciicastEvent } from '../../protocol/asciicast.js';
+
+export type RecordingFormat = 'v2' | 'v3';
 
 export interface CastWriterOptions {
   width: number;
   height: number;
   title: string;
+  /** The asciicast version written; v2 unless given. */
+  format?: RecordingFormat;
   /** Gaps longer than this (seconds) are shortened to it in the file: walkthroughs keep no dead air. */
   idleLimit?: number;
   /** Milliseconds clock; tests and walkthroughs may pass their own. */
@@ -30,6 +37,9 @@ export class CastWriter {
   private readonly now: () => number;
   /** Seconds written so far (after idle compression) and the wall clock they correspond to. */
   private virtual = 0;
+  /** The time of the last event written, as written (rounded to the microsecond): v3 intervals count from it. */
+  private lastWritten = 0;
+  private readonly v3: boolean;
   private lastWall: number;
   private readonly outputDecoder = new StringDecoder('utf8');
   private closed: Promise<void> | undefined;
@@ -46,12 +56,13 @@ export class CastWriter {
     this.now = opts.now ?? Date.now;
     this.started = this.now();
     this.lastWall = this.started;
+    this.v3 = opts.format === 'v3';
     // The header is written at once, so the file is a valid (empty) recording from the start.
-    const header: AsciicastHeader = {
-      version: 2, width: opts.width, height: opts.height, timestamp: Math.floor(this.started / 1000),
-      title: opts.title, env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
-      ...(opts.idleLimit ? { idle_time_limit: opts.idleLimit } : {}),
-    };
+    const timestamp = Math.floor(this.started / 1000);
+    const idle = opts.idleLimit ? { idle_time_limit: opts.idleLimit } : {};
+    const header = this.v3
+      ? { version: 3, term: { cols: opts.width, rows: opts.height, type: 'xterm-256color' }, timestamp, ...idle, title: opts.title, env: { SHELL: '/bin/bash' } }
+      : { version: 2, width: opts.width, height: opts.height, timestamp, title: opts.title, env: { TERM: 'xterm-256color', SHELL: '/bin/bash' }, ...idle };
     const first = `${JSON.stringify(header)}\n`;
     fs.writeFileSync(file, first);
     this.bytes = this.written = Buffer.byteLength(first);
@@ -85,6 +96,8 @@ export class CastWriter {
   input(text: string): void { this.event('i', text); }
   resize(cols: number, rows: number): void { this.event('r', `${cols}x${rows}`); }
   marker(label: string): void { this.event('m', label); }
+  /** The recorded shell exited with `status`: an `x` event in v3 (v2 has none; nothing is written). */
+  exit(status: number): void { if (this.v3) this.event('x', String(Math.trunc(status))); }
 
   /** Closes the file, after a last marker `finalMarker` when given (written even at the cap). */
   close(finalMarker?: string): Promise<void> {
@@ -100,12 +113,15 @@ export class CastWriter {
     return this.closed;
   }
 
-  private event(code: AsciicastEvent[1], data: string, closing = false): void {
+  private event(code: AsciicastEvent[1] | 'x', data: string, closing = false): void {
     if (this.closing || (this.full && !closing)) return;
     const wall = this.now();
     const gap = (wall - this.lastWall) / 1000;
     const virtual = this.virtual + (this.opts.idleLimit ? Math.min(gap, this.opts.idleLimit) : gap);
-    const text = JSON.stringify([Math.round(virtual * 1e6) / 1e6, code, data]);
+    // Both versions round the time since the start to the microsecond; v3 writes the difference to
+    // the previous event's rounded time, so a reader summing the intervals gets the same times.
+    const at = Math.round(virtual * 1e6) / 1e6;
+    const text = JSON.stringify([this.v3 ? Math.round((at - this.lastWritten) * 1e6) / 1e6 : at, code, data]);
     const limit = this.opts.maxBytes;
     if (!closing && limit !== undefined && this.bytes + Buffer.byteLength(text) + 1 > limit - CLOSING_ROOM) {
       this.stopWriting();
@@ -113,6 +129,7 @@ export class CastWriter {
     }
     this.lastWall = wall;
     this.virtual = virtual;
+    this.lastWritten = at;
     this.line(text);
   }
 

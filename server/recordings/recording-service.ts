@@ -4,6 +4,7 @@
 import type { RecordingInfo } from '../../protocol/api.js';
 import type { RecordingLimits } from '../config.js';
 import type { Session } from '../sessions/session.js';
+import type { RecordingFormat } from './cast-writer.js';
 import type { RecordingStore } from './recording-store.js';
 import { TerminalRecorder, formatBytes } from './terminal-recorder.js';
 
@@ -27,7 +28,8 @@ export class RecordingService {
   private readonly active = new Map<string, Active>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(readonly store: RecordingStore, readonly limits: RecordingLimits) {
+  /** `format`: the asciicast version new recordings are written in. */
+  constructor(readonly store: RecordingStore, readonly limits: RecordingLimits, readonly format: RecordingFormat = 'v2') {
     this.sweep();
     this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_EVERY_MS, Math.max(1000, limits.retentionMs)));
     this.sweeper.unref();
@@ -48,7 +50,7 @@ export class RecordingService {
       ? `your recordings reached the ${formatBytes(this.limits.maxBytesPerLearner)} kept per learner`
       : `reached its ${formatBytes(this.limits.maxBytes)} limit`;
     const recorder = new TerminalRecorder(file, session, stream, terminal, input, {
-      maxBytes: cap, maxDurationMs: this.limits.maxDurationMs, bufferBytes: this.limits.bufferBytes, sizeReason,
+      maxBytes: cap, maxDurationMs: this.limits.maxDurationMs, bufferBytes: this.limits.bufferBytes, sizeReason, format: this.format,
       onLimit: () => void this.stop(session.id, terminal),
     });
     const offCloser = session.addCloser(() => this.stop(session.id, terminal));

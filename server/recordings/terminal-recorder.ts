@@ -6,7 +6,7 @@
 import type { LabProgress } from '../../protocol/api.js';
 import type { Session } from '../sessions/session.js';
 import type { TerminalStream } from '../sessions/terminal-stream.js';
-import { CastWriter } from './cast-writer.js';
+import { CastWriter, type RecordingFormat } from './cast-writer.js';
 
 export interface RecorderLimits {
   maxBytes: number;
@@ -17,6 +17,8 @@ export interface RecorderLimits {
   sizeReason: string;
   /** Runs once when a cap is reached, with why; the owner then stops the recorder with that reason. */
   onLimit: (reason: string) => void;
+  /** The asciicast version written (v2 unless given). */
+  format?: RecordingFormat;
 }
 
 /** "64 MiB", "1.5 GiB", "512 KiB" */
@@ -47,7 +49,7 @@ export class TerminalRecorder {
   constructor(file: string, session: Session, stream: TerminalStream, terminal: string, input: boolean, private readonly limits: RecorderLimits) {
     const { cols, rows } = stream.size;
     this.writer = new CastWriter(file, {
-      width: cols, height: rows, title: `${session.lab.title} (${terminal})`, maxBytes: limits.maxBytes,
+      width: cols, height: rows, title: `${session.lab.title} (${terminal})`, maxBytes: limits.maxBytes, format: limits.format,
       onFull: () => this.reached(this.writer.error ? `the server could not write it (${this.writer.error.message})` : limits.sizeReason),
       // The shell was held back for this file: let it be read again once the file has caught up.
       onFlushed: () => { if (stream.isPaused && this.writer.pending <= limits.bufferBytes / 4) stream.recheckFlow(); },
@@ -59,6 +61,8 @@ export class TerminalRecorder {
       stream.addPressure(() => this.writer.pending, limits.bufferBytes, limits.bufferBytes / 4),
       stream.onOutput((_offset, bytes) => this.writer.output(bytes)),
       stream.onResize((c, r) => this.writer.resize(c, r)),
+      // The shell exited for good (it was not started again): v3 files say with what status.
+      stream.onExit((code) => this.writer.exit(code)),
       session.runner.onChange((p) => {
         if (p.current === this.step) return;
         this.step = p.current;

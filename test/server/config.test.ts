@@ -17,3 +17,10 @@ test('TERMLAB_POOL overrides the default, and a profile it leaves out keeps its 
   assert.deepEqual(some, { shell: 2, docker: 1, kubernetes: 1 });
   assert.equal(loadConfig({ TERMLAB_MEMORY_BUDGET_MB: '1024', TERMLAB_POOL: 'kubernetes=1' }).pool.kubernetes, 1);
 });
+
+test('recordings are written as asciicast v2 unless TERMLAB_RECORDING_FORMAT asks for v3', () => {
+  assert.equal(loadConfig({}).recordingFormat, 'v2');
+  assert.equal(loadConfig({ TERMLAB_RECORDING_FORMAT: '' }).recordingFormat, 'v2');
+  assert.equal(loadConfig({ TERMLAB_RECORDING_FORMAT: 'v3' }).recordingFormat, 'v3');
+  assert.throws(() => loadConfig({ TERMLAB_RECORDING_FORMAT: '3' }), /invalid configuration: recordingFormat: TERMLAB_RECORDING_FORMAT must be v2 or v3/);
+});

@@ -1,7 +1,7 @@
 // Recordings in a real Chromium against a real lab server and box: the Record button across a
 // reload, the Recordings view (list, download, share, delete), the player (tl-player around
 // asciinema-player) playing to the end, a share link in a browser without cookies, the embed page,
-// broken local files, and a lab's walkthrough with its steps as chapters.
+// broken local files, local asciicast v1 and v3 files, and a lab's walkthrough with its steps as chapters.
 //   node --import tsx --test --test-timeout=300000 test/web/recordings.test.ts
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -280,6 +280,76 @@ describe('recording a lab session', () => {
     await tab.goto(`${server.url}/watch/${recording!.share}`);
     await tab.locator('[data-testid=watch-error]').waitFor();
     await tab.close();
+  });
+});
+
+describe('local files in asciicast v1 and v3', () => {
+  // Written here in each version's own shape: v3 with term, intervals, a comment, input, a resize,
+  // markers and an exit event; v1 as one pretty-printed JSON object of output frames with delays.
+  // Both last 3.45 s (v3's exit, later, is not played); v3 keeps pauses up to 5 s, v1 gets the player's 2 s.
+  const V3 = [
+    { version: 3, term: { cols: 60, rows: 12, type: 'xterm-256color' }, timestamp: 1700000000, idle_time_limit: 5, title: 'Demo v3', tags: ['demo'] },
+    '# asciinema 3 writes comments like this one',
+    [0.5, 'o', 'root@lab:~# '],
+    [0.2, 'm', '1. Make a file'],
+    [0.3, 'i', 'ls\r'],
+    [0.1, 'o', 'ls\r\nv3-hello.txt\r\n'],
+    [1.25, 'r', '70x14'],
+    [1.0, 'm', '2. Move it'],
+    [0.1, 'o', 'v3-bye\r\n'],
+    [0.25, 'x', '0'],
+  ].map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
+  const V1 = JSON.stringify({
+    version: 1, width: 60, height: 12, duration: 3.45, command: '/bin/bash', title: 'Demo v1', env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
+    stdout: [[0.5, 'root@lab:~# '], [0.6, 'ls\r\nv1-hello.txt\r\n'], [2.35, 'v1-bye\r\n']],
+  }, null, 2);
+
+  test('"Play a local .cast file" plays a v1 file, and a v3 file with its markers as chapters', async () => {
+    const { context, page, errors } = await newPage();
+    try {
+      await page.goto(`${server.url}/#/recordings`);
+      const picker = page.locator('[data-testid=local-cast-input]');
+      const panel = '[data-testid=now-playing]';
+      const duration = () => page.locator(`${panel} tl-player`).evaluate((el) => (el as unknown as { duration?: number }).duration);
+
+      await picker.setInputFiles({ name: 'demo-v1.json', mimeType: 'application/json', buffer: Buffer.from(V1) });
+      await waitForPlayer(page, 'playing', { scope: panel });
+      assert.match(await page.locator(`${panel} h2`).textContent() ?? '', /demo-v1\.json/);
+      assert.equal(await page.locator(`${panel} tl-player [data-testid^=chapter-]`).count(), 0, 'v1 has no markers');
+      const v1Length = await until('the player to know the length', duration);
+      // The delays were added up (0.5, 1.1, 3.45 s), and the last pause, 2.35 s, cut to the player's default 2 s.
+      assert.ok(Math.abs(v1Length - 3.1) < 0.05, `the v1 file plays for ${v1Length} s`);
+      await playToEnd(page, panel);
+
+      // A fresh page: playToEnd left the player cutting pauses to 0.5 s.
+      await page.reload();
+      await picker.setInputFiles({ name: 'demo-v3.cast', mimeType: 'application/x-asciicast', buffer: Buffer.from(V3) });
+      await page.locator(`${panel} h2`).filter({ hasText: 'demo-v3.cast' }).waitFor();
+      await waitForPlayer(page, 'playing', { scope: panel });
+      const chapters = page.locator(`${panel} tl-player [data-testid^=chapter-]`);
+      assert.equal(await chapters.count(), 2);
+      assert.match(await chapters.nth(0).textContent() ?? '', /Make a file/);
+      assert.equal(await chapters.nth(1).getAttribute('data-step'), '2');
+      // The intervals were added up: the player's recording is 3.45 s long (its events' times, not the intervals).
+      const v3Length = await until('the player to know the length', duration);
+      assert.ok(Math.abs(v3Length - 3.45) < 0.05, `the v3 file plays for ${v3Length} s`);
+      // Chapter 2 starts 3.35 s into the file.
+      const step2 = await page.locator(`${panel} tl-player`).evaluate((el) => (el as unknown as { chapterTime(i: number): number }).chapterTime(1));
+      assert.ok(Math.abs(step2 - 3.35) < 0.01, `chapter 2 at ${step2} s`);
+      await playToEnd(page, panel);
+      assert.equal(await playerBox(page, panel).getAttribute('data-chapter'), '2', 'at the last chapter');
+      await shot(page, 'local-v3');
+
+      // A v3 file with a negative interval is refused with its line.
+      const bad = V3.replace('[1.25,', '[-1.25,');
+      await picker.setInputFiles({ name: 'bad-v3.cast', mimeType: 'application/x-asciicast', buffer: Buffer.from(bad) });
+      await page.locator(`${panel} [data-testid=player-error]`).filter({ hasText: 'bad-v3.cast' }).waitFor();
+      assert.match(await page.locator(`${panel} [data-testid=player-error]`).textContent() ?? '',
+        /bad-v3\.cast is not a playable recording: line 7: the event interval -1\.25 is negative/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
   });
 });
 

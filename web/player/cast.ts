@@ -1,7 +1,7 @@
 // A recording made ready for the player: the .cast text checked with the protocol's parser (so a
 // broken file gets a message naming the line, not a player that never starts), its markers as
 // chapters, and the player's clock, which cuts long pauses short.
-import { AsciicastError, markers, parseAsciicast, type Asciicast } from '../../protocol/asciicast.js';
+import { AsciicastError, markers, parseAsciicast, toAsciicastV2, type Asciicast } from '../../protocol/asciicast.js';
 import { errorText, fetchCastText } from '../api.js';
 
 export interface Chapter {
@@ -15,6 +15,7 @@ export interface Chapter {
 }
 
 export interface LoadedCast {
+  /** What the player is given: the file's text for a v2 file, the same recording as v2 for a v1 or v3 file. */
   text: string;
   cast: Asciicast;
   chapters: Chapter[];
@@ -44,7 +45,9 @@ export function readCast(text: string, name = 'This file'): LoadedCast {
     const step = STEP_LABEL.exec(label);
     return { index, label, time, step: step ? Number(step[1]) : undefined };
   });
-  return { text, cast, chapters };
+  // The player is given v2 whatever the file was: one clock (absolute times, as the chapters and
+  // the timeline count them), and no v3 exit event for it to trip on.
+  return { text: cast.header.version === 2 ? text : toAsciicastV2(cast), cast, chapters };
 }
 
 /** Fetches a .cast file and checks it (see readCast). */

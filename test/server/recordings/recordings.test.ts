@@ -1,6 +1,6 @@
 // Recording a session terminal through the real server and box: one continuous asciicast across a
-// reconnect, markers at lab steps, input only on request, owner-only access, share links, and the
-// real asciinema program reading the result.
+// reconnect, markers at lab steps, input only on request, owner-only access, share links, the
+// real asciinema program reading the result, and asciicast v3 when the operator asks for it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,8 +10,9 @@ import { parseAsciicast, type Asciicast } from '../../../protocol/asciicast.js';
 import type { RecordingInfo } from '../../../protocol/api.js';
 import type { LabServer } from '../../../server/lab-server.js';
 import { asciinemaCat } from '../../helpers/asciinema.js';
-import { startTestServer } from '../../helpers/lab-server.js';
+import { startTestServer, stopAndListLeftovers } from '../../helpers/lab-server.js';
 import { ProtocolClient } from '../../helpers/protocol-client.js';
+import { endSession, setRecording, startSession } from '../../helpers/recordings.js';
 
 let server: LabServer;
 before(async () => { server = await startTestServer(); });
@@ -141,4 +142,67 @@ test('ending the session closes a running recording into a whole file', async ()
   assert.ok(after.durationS > 0 && after.bytes > 0);
   const { cast: rec } = await cast(info.id, s.learner);
   assert.equal(count(output(rec), 'last-9\r\n'), 1);
+});
+
+test('with TERMLAB_RECORDING_FORMAT=v3 the server writes asciicast v3, read back like its v2 recordings', async () => {
+  const v3server = await startTestServer({ recordingFormat: 'v3' });
+  /** The same session on either server: input recorded, a reconnect at another size, a step passed. */
+  const record = async (srv: LabServer, tag: string) => {
+    const s = await startSession(srv, 'hello');
+    const first = await ProtocolClient.open(srv.url, s.token, { cols: 80, rows: 24 });
+    await first.waitForText('# ');
+    const res = await setRecording(srv, s, true, true);
+    assert.equal(res.status, 201);
+    const info = await res.json() as RecordingInfo;
+    first.type(`echo ${tag}-$((6*7))\r`);
+    await first.waitForText(`${tag}-42\r\n`);
+    first.close();
+    const second = await ProtocolClient.open(srv.url, s.token, { cols: 100, rows: 30 });
+    second.type(`echo hello > ~/hello.txt; echo ${tag}-$((7*7))\r`);
+    await second.waitForText(`${tag}-49\r\n`);
+    await new Promise((r) => setTimeout(r, 600)); // the step check passes and moves on
+    assert.equal((await setRecording(srv, s, false)).status, 204);
+    second.close();
+    const got = await fetch(`${srv.url}/api/recordings/${info.id}/cast`, { headers: { cookie: s.learner } });
+    assert.equal(got.status, 200);
+    const text = await got.text();
+    const done = await (await fetch(`${srv.url}/api/recordings/${info.id}`, { headers: { cookie: s.learner } })).json() as RecordingInfo;
+    // The share link serves the same file, for the watch and embed pages.
+    assert.equal(await (await fetch(`${srv.url}/api/shared/${info.share}/cast`)).text(), text);
+    await endSession(srv, s);
+    return { text, cast: parseAsciicast(text), info: done };
+  };
+  try {
+    const v2 = await record(server, 'two');
+    const v3 = await record(v3server, 'three');
+    assert.equal(v2.cast.header.version, 2);
+    assert.equal(v3.cast.header.version, 3);
+    const header = JSON.parse(v3.text.split('\n')[0]!) as Record<string, unknown>;
+    assert.deepEqual(header.term, { cols: 80, rows: 24, type: 'xterm-256color' });
+    assert.equal(header.width, undefined, 'v3 keeps the size in term');
+    assert.ok(typeof header.timestamp === 'number' && String(header.title).includes('Hello, terminal'));
+    assert.equal(v3.cast.header.width, 80);
+    assert.equal(v3.cast.header.height, 24);
+
+    for (const [r, tag] of [[v2, 'two'], [v3, 'three']] as const) {
+      const c = r.cast;
+      assert.equal(count(output(c), `${tag}-42\r\n`), 1);
+      assert.equal(count(output(c), `${tag}-49\r\n`), 1);
+      assert.ok(c.events.some((e) => e[1] === 'r' && e[2] === '100x30'), 'the resize is recorded');
+      assert.ok(c.events.filter((e) => e[1] === 'i').map((e) => e[2]).join('').includes(`echo ${tag}-$((6*7))`), 'the input is recorded');
+      assert.deepEqual(c.events.filter((e) => e[1] === 'm').map((e) => e[2]), ['1. Make a file', '2. Move it into a folder']);
+      const times = c.events.map((e) => e[0]);
+      assert.ok(times.every((t, i) => i === 0 || t >= times[i - 1]!), 'times never go back');
+      // The recording's duration (what the list shows) is its last event's time, in either version.
+      assert.ok(Math.abs(times.at(-1)! - r.info.durationS) < 1e-5, `${tag}: last event ${times.at(-1)} s, duration ${r.info.durationS} s`);
+      assert.ok(r.info.durationS > 0 && r.info.durationS < 60, `${tag}: duration ${r.info.durationS} s`);
+    }
+    // In the v3 file itself, times are intervals: they add up to the times read.
+    const raw = v3.text.trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('#')).map((l) => JSON.parse(l) as [number, string, string]);
+    const sum = raw.reduce((t, e) => t + e[0], 0);
+    assert.ok(Math.abs(sum - v3.info.durationS) < 1e-4, `intervals add up to ${sum} s, duration ${v3.info.durationS} s`);
+    assert.ok(raw.some((e, i) => i > 0 && e[0] < v3.cast.events[i - 1]![0]), 'at least one interval is less than the time before it (they are not times)');
+  } finally {
+    assert.deepEqual(await stopAndListLeftovers(v3server), []);
+  }
 });
