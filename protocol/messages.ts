@@ -150,6 +150,14 @@ export function encodeBinaryFrame(kind: BinaryFrame['kind'], offset: number, pay
   return out;
 }
 
+/** `parts` end to end in one new array (with its own ArrayBuffer, so it can be transferred). */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) { joined.set(p, at); at += p.byteLength; }
+  return joined;
+}
+
 export function decodeBinaryFrame(bytes: Uint8Array): BinaryFrame {
   if (bytes.byteLength < BINARY_HEADER_BYTES) throw new Error(`binary frame of ${bytes.byteLength} bytes is shorter than its header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -4,6 +4,7 @@
 // at a time. Here they run beside it, on as many threads as the machine spares.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { joinBytes } from '../../protocol/messages.js';
 import type { FromMirror, ToMirror } from './mirror-worker.js';
 
 /** What a mirror hears from its thread. */
@@ -14,7 +15,9 @@ export interface MirrorPeer {
   lost(): void;
 }
 
-const EMPTY = new Uint8Array(0);
+/** A message waiting to go: output waits as the chunks it came in, joined when it goes. */
+type Queued = Exclude<ToMirror, { op: 'write' }> | { op: 'write'; id: number; parts: Uint8Array[] };
+
 /** How long messages to a mirror thread gather before they go, as one (ms). */
 const FLUSH_EVERY_MS = 5;
 
@@ -24,10 +27,9 @@ class MirrorWorker {
   /** Mirrors someone waits on: the thread keeps the process alive only while there are. */
   private holds = 0;
 
-  /** Messages gathered over one turn of the event loop, sent as one (see send). */
-  private outbox: ToMirror[] = [];
+  /** Messages gathered over FLUSH_EVERY_MS, sent as one (see send). */
+  private outbox: Queued[] = [];
   private stopped = false;
-  private transfers: ArrayBuffer[] = [];
 
   /**
    * Queues a message; the queue goes FLUSH_EVERY_MS later, so the output of all the terminals that
@@ -35,7 +37,7 @@ class MirrorWorker {
    * event loop 20-50 µs: with 50 learners typing, or a flood read a few KiB at a time, that was
    * 5% of a core). A mirror may lag; a keystroke's echo never waits for it.
    */
-  send(msg: ToMirror): void {
+  send(msg: Queued): void {
     if (this.stopped) return;
     if (this.outbox.length === 0) setTimeout(() => this.flush(), FLUSH_EVERY_MS);
     this.outbox.push(msg);
@@ -47,34 +49,24 @@ class MirrorWorker {
    */
   write(id: number, chunk: Uint8Array): void {
     const last = this.outbox.at(-1);
-    if (last?.op === 'write' && last.id === id) {
-      this.pendingParts.get(last)!.push(chunk);
-      return;
-    }
-    const msg: ToMirror = { op: 'write', id, data: EMPTY };
-    this.pendingParts.set(msg, [chunk]);
-    this.send(msg);
+    if (last?.op === 'write' && last.id === id) last.parts.push(chunk);
+    else this.send({ op: 'write', id, parts: [chunk] });
   }
-
-  private readonly pendingParts = new Map<ToMirror, Uint8Array[]>();
 
   private flush(): void {
     if (this.stopped) return;
-    const batch = this.outbox;
+    const queued = this.outbox;
     this.outbox = [];
+    if (queued.length === 0) return;
     const transfers: ArrayBuffer[] = [];
-    for (const msg of batch) {
-      const parts = this.pendingParts.get(msg);
-      if (!parts || msg.op !== 'write') continue;
-      // Our own ArrayBuffer: a pty read's Buffer may be a slice of a shared pool, which must not move.
-      const data = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-      let at = 0;
-      for (const p of parts) { data.set(p, at); at += p.byteLength; }
-      msg.data = data;
-      transfers.push(data.buffer);
-    }
-    this.pendingParts.clear();
-    if (batch.length) this.start().postMessage(batch, transfers);
+    const batch = queued.map((msg): ToMirror => {
+      if (msg.op !== 'write') return msg;
+      // Joined into our own ArrayBuffer: a pty read's Buffer may be a slice of a shared pool, which must not move.
+      const data = joinBytes(msg.parts);
+      transfers.push(data.buffer as ArrayBuffer);
+      return { op: 'write', id: msg.id, data };
+    });
+    this.start().postMessage(batch, transfers);
   }
 
   hold(): void { if (this.holds++ === 0) this.worker?.ref(); }
@@ -127,11 +119,12 @@ export class MirrorThreads {
     this.workers = Array.from({ length: Math.max(1, threads) }, () => new MirrorWorker());
   }
 
-  /** Registers a mirror; the returned channel sends its messages (with its id) to its thread. */
-  open(peer: MirrorPeer): MirrorChannel {
+  /** Opens a mirror of that size on a thread; the returned channel sends its messages there. */
+  open(peer: MirrorPeer, cols: number, rows: number, scrollback: number): MirrorChannel {
     const worker = this.workers.reduce((a, b) => (b.peers.size < a.peers.size ? b : a));
     const id = this.nextId++;
     worker.peers.set(id, peer);
+    worker.send({ op: 'open', id, cols, rows, scrollback });
     return new MirrorChannel(id, worker);
   }
 
@@ -142,10 +135,6 @@ export class MirrorThreads {
 
 export class MirrorChannel {
   constructor(readonly id: number, private readonly worker: MirrorWorker) {}
-
-  open(cols: number, rows: number, scrollback: number): void {
-    this.worker.send({ op: 'open', id: this.id, cols, rows, scrollback });
-  }
 
   /** `chunk` must not change afterwards (it is copied at the end of this turn). */
   write(chunk: Uint8Array): void { this.worker.write(this.id, chunk); }

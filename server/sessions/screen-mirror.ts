@@ -25,8 +25,7 @@ export class ScreenMirror implements MirrorPeer {
     private readonly threads: MirrorThreads = mirrorThreads()) {
     this.cols = cols;
     this.rows = rows;
-    this.channel = threads.open(this);
-    this.channel.open(cols, rows, scrollback);
+    this.channel = threads.open(this, cols, rows, scrollback);
   }
 
   /** Bytes handed over but not parsed yet: the shell is paused while this is high. */
@@ -91,8 +90,7 @@ export class ScreenMirror implements MirrorPeer {
     this.settle();
     this.base = this.queued;
     this.parsed = this.queued;
-    this.channel = this.threads.open(this);
-    this.channel.open(this.cols, this.rows, this.scrollback);
+    this.channel = this.threads.open(this, this.cols, this.rows, this.scrollback);
     this.onParsed();
   }
 

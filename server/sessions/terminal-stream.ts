@@ -107,8 +107,7 @@ export class TerminalStream {
     // The mirror may lag behind the page by up to half the log (its snapshot must stay in the
     // log): its thread runs at a low priority, so on a busy machine a flood's parsing waits
     // for the learners' pages and keystrokes rather than competing with them.
-    const logBytes = opts.logBytes ?? 1024 * 1024;
-    this.addPressure(() => this.mirror.pending, logBytes / 2, logBytes / 4);
+    this.addPressure(() => this.mirror.pending, this.log.capacity / 2, this.log.capacity / 4);
   }
 
   private spawn(): pty.IPty {

@@ -13,7 +13,7 @@
 import type { Terminal } from '@xterm/xterm';
 import {
   ACK_EVERY_BYTES, CLOSE, FRAME_SNAPSHOT, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_INPUT_CHARS, MAX_ROWS,
-  PROTOCOL_VERSION, decodeBinaryFrame,
+  PROTOCOL_VERSION, decodeBinaryFrame, joinBytes,
   type ClientMessage, type ErrorCode, type ErrorMessage, type ExitReason, type ReadyMessage, type ServerMessage,
 } from '../../protocol/messages.js';
 import { Disposable, Emitter, MutableDisposable, disposableTimeout, type IDisposable, type IEvent } from '../lifecycle.js';
@@ -141,10 +141,10 @@ export class TerminalConnection extends Disposable {
   private written = 0;
   /** Offset just after the last byte xterm.js has parsed. */
   private processed = 0;
-  private pendingWrites = 0;
-  /** Output that arrived while xterm.js was parsing (writeOutput), and the offset just after it. */
+  /** A write is in xterm.js's hands (writeOutput). */
+  private writing = false;
+  /** Output that arrived meanwhile; it ends at `written`. */
   private waiting: Uint8Array[] = [];
-  private waitingEnd = 0;
   /** Highest offset acknowledged on the current socket. */
   private acked = 0;
   private lastAckAt = -Infinity;
@@ -317,7 +317,7 @@ export class TerminalConnection extends Disposable {
       const wait = this.lastAckAt + MIN_ACK_INTERVAL_MS - performance.now();
       if (wait <= 0) this.sendAck();
       else this.ackTimer.value = disposableTimeout(() => this.sendAck(), wait);
-    } else if (this.pendingWrites === 0) {
+    } else if (!this.writing) {
       this.ackTimer.value = disposableTimeout(() => this.sendAck(), IDLE_ACK_DELAY_MS);
     }
   }
@@ -417,7 +417,7 @@ export class TerminalConnection extends Disposable {
 
   private startEpoch(offset: number): void {
     this.epoch++;
-    this.pendingWrites = 0;
+    this.writing = false;
     this.waiting = [];
     this.written = this.processed = offset;
   }
@@ -434,30 +434,23 @@ export class TerminalConnection extends Disposable {
    * (and an echo, arriving when xterm.js is idle, is written at once).
    */
   private writeOutput(data: Uint8Array, endOffset: number): void {
-    if (this.pendingWrites > 0) {
+    if (this.writing) {
       this.waiting.push(data);
-      this.waitingEnd = endOffset;
       return;
     }
     const epoch = this.epoch;
-    this.pendingWrites++;
+    this.writing = true;
     this.term.write(data, () => {
       if (epoch !== this.epoch || this.isDisposed) return;
-      this.pendingWrites--;
+      this.writing = false;
       this.processed = Math.max(this.processed, endOffset);
-      if (this.waiting.length > 0) this.writeOutput(this.takeWaiting(), this.waitingEnd);
+      if (this.waiting.length > 0) {
+        const parts = this.waiting;
+        this.waiting = [];
+        this.writeOutput(parts.length === 1 ? parts[0]! : joinBytes(parts), this.written);
+      }
       this.maybeAck();
     });
-  }
-
-  private takeWaiting(): Uint8Array {
-    const parts = this.waiting;
-    this.waiting = [];
-    if (parts.length === 1) return parts[0]!;
-    const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let at = 0;
-    for (const p of parts) { joined.set(p, at); at += p.byteLength; }
-    return joined;
   }
 
   private setStatus(status: ConnectionStatus): void {
