@@ -101,6 +101,38 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
+const NETWORK_CHANGED = 'net::ERR_NETWORK_CHANGED';
+/** Loads whose failure leaves the app unable to start: it has to be loaded again. */
+const APP_LOADS = new Set(['document', 'script', 'stylesheet']);
+
+/**
+ * Makes `page.goto` load the page again (up to three times) when Chromium aborted the page or its
+ * code with ERR_NETWORK_CHANGED (see collectPageErrors: a box's bridge came or went meanwhile).
+ * Such a page stays blank (app.js never ran: no <tl-app>), and a learner would press reload; a
+ * test waiting on it would time out with nothing to show for it (seen in CI, about 1 run in 8 of
+ * the join-page tests on a busy machine).
+ */
+export function retryNavigationOnNetworkChange(page: Page): void {
+  let aborted = false;
+  page.on('requestfailed', (req) => {
+    if (req.failure()?.errorText === NETWORK_CHANGED && APP_LOADS.has(req.resourceType())) aborted = true;
+  });
+  const goto = page.goto.bind(page);
+  page.goto = async (url, options) => {
+    for (let attempt = 1; ; attempt++) {
+      aborted = false;
+      try {
+        const response = await goto(url, options);
+        if (!aborted || attempt === 3) return response;
+        console.error(`# ${url}: its code was aborted by ERR_NETWORK_CHANGED, loading it again`);
+      } catch (err) {
+        if (!String(err).includes(NETWORK_CHANGED) || attempt === 3) throw err;
+        console.error(`# ${url}: aborted by ERR_NETWORK_CHANGED, loading it again`);
+      }
+    }
+  };
+}
+
 /** A page (in a fresh context of its own, or in `context`), with CSP violations reported and errors collected. */
 export interface OpenPage { context: BrowserContext; page: Page; errors: string[] }
 
@@ -108,6 +140,7 @@ export async function openPage(browser: Browser, context?: BrowserContext): Prom
   const ctx = context ?? await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
   await reportCspViolations(page);
+  retryNavigationOnNetworkChange(page);
   return { context: ctx, page, errors: collectPageErrors(page) };
 }
 
@@ -409,4 +442,28 @@ export async function playToEnd(page: Page, scope = '', ms = 60_000): Promise<vo
 export async function setPlayback(page: Page, speed: number, idleLimit: number, scope = ''): Promise<void> {
   await page.locator(`${scope} tl-player [data-testid=player-speed]`.trim()).first().selectOption(String(speed));
   await page.locator(`${scope} tl-player [data-testid=player-idle]`.trim()).first().selectOption(String(idleLimit));
+}
+
+/**
+ * The page's visible text through open shadow roots and its URL, for a failure message: a
+ * timeout that says only "waiting for [data-testid=...]" does not tell what the page showed instead.
+ */
+export async function describePage(page: Page): Promise<string> {
+  try {
+    const text = await page.evaluate(`(() => {
+      const out = [];
+      const walk = (node) => {
+        if (node.nodeType === 3) { const t = node.textContent.trim(); if (t) out.push(t); return; }
+        if (node.nodeType !== 1 && node.nodeType !== 11) return;
+        if (node.shadowRoot) walk(node.shadowRoot);
+        for (const child of node.childNodes) walk(child);
+      };
+      walk(document.body);
+      const scripts = performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '') + ' ' + Math.round(e.responseEnd) + 'ms ' + e.transferSize + 'B');
+      return 'readyState ' + document.readyState + ', tl-app ' + (customElements.get('tl-app') ? 'defined' : 'undefined') + ', at ' + Math.round(performance.now()) + 'ms; resources: ' + scripts.join(', ') + '; text: ' + out.join(' | ');
+    })()`);
+    return `${page.url()}: ${String(text).slice(0, 2000)}`;
+  } catch (err) {
+    return `${page.url()}: (could not read the page: ${String(err)})`;
+  }
 }

@@ -6,7 +6,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  cellCenter, collectPageErrors, countLines, reportCspViolations, ensureWebBuilt, lastRowIndex, launchBrowser,
+  cellCenter, collectPageErrors, retryNavigationOnNetworkChange, countLines, reportCspViolations, ensureWebBuilt, lastRowIndex, launchBrowser,
   run, startLab, startNetworkLink, storedSession, terminalLines, terminalSize, typeLine, waitForLine, waitForPrompt,
   waitForState, type PageGlobals,
 } from '../helpers/browser.js';
@@ -43,6 +43,7 @@ async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ conte
   contexts.push(context);
   const page = await context.newPage();
   await reportCspViolations(page);
+  retryNavigationOnNetworkChange(page);
   return { context, page, errors: collectPageErrors(page) };
 }
 

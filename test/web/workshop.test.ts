@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../server/config.js';
 import type { LabServer } from '../../server/lab-server.js';
 import {
-  collectPageErrors, ensureWebBuilt, openPage, launchBrowser, run, storedSession, waitForLine, startNetworkLink, waitForPrompt, waitForState, waitForStep,
+  collectPageErrors, describePage, ensureWebBuilt, retryNavigationOnNetworkChange, openPage, launchBrowser, run, storedSession, waitForLine, startNetworkLink, waitForPrompt, waitForState, waitForStep,
   type NetworkLink, type OpenPage, type PageTerm,
 } from '../helpers/browser.js';
 import { startTestServer, stopAndListLeftovers, testInstance, until } from '../helpers/lab-server.js';
@@ -173,6 +173,7 @@ describe('a workshop', () => {
     await ada.page.close();
     ada.page = await ada.context.newPage();
     ada.errors.push(...collectPageErrors(ada.page));
+    retryNavigationOnNetworkChange(ada.page);
     await ada.page.goto(`${server.url}/w/${code}`);
     await waitForPrompt(ada.page);
     assert.equal((await storedSession(ada.page))?.id, before?.id, 'the same session');
@@ -400,6 +401,13 @@ describe('a two-lab workshop', () => {
   });
 });
 
+/** Waits for `selector`; a timeout says what the page showed instead, and its errors. */
+async function waitVisible(p: Person, selector: string): Promise<void> {
+  await p.page.locator(selector).waitFor().catch(async (err: unknown) => {
+    throw new Error(`${String(err)}\nthe page showed: ${await describePage(p.page)}\npage errors: ${p.errors.join('; ') || 'none'}`);
+  });
+}
+
 describe('the join page', () => {
   test('a workshop not open yet counts down to its start', async () => {
     const startsAt = Date.now() + 3 * 3600_000;
@@ -407,7 +415,7 @@ describe('the join page', () => {
     const person = await newPerson();
     try {
       await person.page.goto(`${server.url}/w/${code}`);
-      await person.page.locator('[data-testid=join-state][data-phase=scheduled]').waitFor();
+      await waitVisible(person, '[data-testid=join-state][data-phase=scheduled]');
       assert.match(await person.page.locator('[data-testid=join-countdown]').textContent() ?? '', /Opens in\s*[23]:\d\d:\d\d/);
       assert.equal(await person.page.locator('[data-testid=join-name]').count(), 0, 'no way to join yet');
       assert.deepEqual(person.errors, []);
@@ -426,6 +434,7 @@ describe('the join page', () => {
       await first.page.locator('[data-testid=join-go]').click();
       await waitForPrompt(first.page);
       await second.page.goto(`${server.url}/w/${code}`);
+      await waitVisible(second, '[data-testid=join-full]');
       assert.equal((await second.page.locator('[data-testid=join-full]').textContent())?.trim(), 'Full (1/1).');
       await second.page.goto(`${server.url}/w/NOPE22`);
       assert.match(await second.page.locator('[data-testid=join-error]').textContent() ?? '', /no workshop with the code NOPE22/);
