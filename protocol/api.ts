@@ -51,6 +51,10 @@ export interface LabStepContent {
   hints: string[];
   /** The terminal "show me" types this step's solution into. */
   terminal: string;
+  /** No check: the learner marks the step done ("Done, next step" sends the same check request). */
+  manual?: boolean;
+  /** Commands the page types into `terminal` once, when the step becomes current. */
+  foreground?: string;
 }
 
 /** GET /api/sessions/:id/lab (Bearer): what the guide shows. Checks, setups and solutions stay on the server. */

@@ -1,6 +1,7 @@
 // npm run labs -- validate [lab...]   check lab folders, printing file:line: problem
 // npm run labs -- test [lab...]       prove every step's check on real sandboxes (fails before, passes after)
 // npm run labs -- record <lab...|--all> type every solution into real terminals, recording labs/<id>/walkthrough.cast
+// npm run labs -- import <folder> [--id <lab-id>] [--out <labs dir>] [--force]   a Killercoda scenario → labs/<id>
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { loadConfig } from '../server/config.js';
 import { LabInvalid, loadLab, type Lab } from '../server/labs/lab-loader.js';
 import { testLab, type StepVerdict } from '../server/labs/lab-tester.js';
 import { recordWalkthrough, WALKTHROUGH_FILE } from '../server/labs/walkthrough.js';
+import { convertScenario, ScenarioError, writeLab } from '../server/labs/killercoda.js';
 import { createLogger } from '../server/log.js';
 import { createDockerDriver, type DockerDriver } from '../server/sandbox/driver.js';
 
@@ -71,24 +73,26 @@ async function validate(): Promise<number> {
 }
 
 /** Runs `each` for every lab on a real engine, counting what it returns; removes every box after. */
-async function onSandboxes(labs: Lab[], each: (lab: Lab, driver: DockerDriver, session: string) => Promise<{ passed: number; failed: number }>): Promise<number> {
+async function onSandboxes(labs: Lab[], each: (lab: Lab, driver: DockerDriver, session: string) => Promise<{ passed: number; failed: number; skipped?: number }>): Promise<number> {
   const driver = await createDockerDriver(config, createLogger('warn'), (line) => console.error(line));
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   try {
     for (const lab of labs) {
       const session = `${lab.id.slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`;
       const counts = await each(lab, driver, session).catch((err: Error) => {
         console.log(`FAIL ${lab.id}: ${err.message}`);
-        return { passed: 0, failed: 1 };
+        return { passed: 0, failed: 1, skipped: 0 };
       });
       passed += counts.passed;
       failed += counts.failed;
+      skipped += counts.skipped ?? 0;
     }
   } finally {
     await driver.removeLeftovers();
   }
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped (manual steps: nothing to prove)` : ''}`);
   return failed ? 1 : 0;
 }
 
@@ -98,7 +102,8 @@ async function test(): Promise<number> {
   if (problems) return 1;
   return onSandboxes(labs, async (lab, driver, session) => {
     const verdicts = await testLab(driver, lab, session, printStep);
-    return { passed: verdicts.filter((v) => v.ok).length, failed: verdicts.filter((v) => !v.ok).length };
+    // A skipped (manual) step is printed as such; it counts as neither.
+    return { passed: verdicts.filter((v) => v.ok && !v.skipped).length, failed: verdicts.filter((v) => !v.ok).length, skipped: verdicts.filter((v) => v.skipped).length };
   });
 }
 
@@ -124,14 +129,52 @@ async function record(): Promise<number> {
   });
 }
 
+/** Converts a Killercoda scenario folder into a lab folder, says what it could not carry over, then validates the result. */
+async function importScenario(): Promise<number> {
+  const usage = 'usage: npm run labs -- import <scenario folder> [--id <lab-id>] [--out <labs dir>] [--force]';
+  const options = new Map<string, string>();
+  const folders: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--force') options.set('force', '1');
+    else if (a === '--id' || a === '--out') options.set(a.slice(2), args[++i] ?? '');
+    else folders.push(a);
+  }
+  if (folders.length !== 1 || options.get('id') === '' || options.get('out') === '') {
+    console.error(usage);
+    return 2;
+  }
+  const out = path.resolve(options.get('out') ?? config.labsDir);
+  try {
+    const lab = convertScenario(folders[0]!, { id: options.get('id') });
+    const dir = writeLab(out, lab, { force: options.has('force') });
+    for (const w of lab.warnings) console.error(`warning: ${w}`);
+    const shown = path.relative(process.cwd(), dir).startsWith('..') ? dir : path.relative(process.cwd(), dir);
+    console.log(`wrote ${shown}: profile ${lab.profile}, ${[...lab.files.keys()].filter((f) => f.startsWith('steps/')).length} steps, ${lab.warnings.length} warning${lab.warnings.length === 1 ? '' : 's'} (also in IMPORT-NOTES.md)`);
+    loadLab(out, lab.id);
+    const env = out === path.resolve(config.labsDir) ? '' : `TERMLAB_LABS_DIR=${out} `;
+    console.log(`ok ${lab.id}: valid. Next: ${env}npm run labs -- test ${lab.id}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ScenarioError) console.error(err.message);
+    else if (err instanceof LabInvalid) for (const p of err.problems) console.error(`${p.file}:${p.line}: ${p.message}`);
+    else throw err;
+    return 1;
+  }
+}
+
 function printStep(v: StepVerdict): void {
+  if (v.skipped) {
+    console.log(`skip ${v.lab} step ${v.step} "${v.title}" (${(v.ms / 1000).toFixed(1)} s): ${v.detail}`);
+    return;
+  }
   console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.lab} step ${v.step} "${v.title}" (${(v.ms / 1000).toFixed(1)} s): ${v.detail}`);
 }
 
-const commands: Record<string, () => Promise<number>> = { validate, test, record };
+const commands: Record<string, () => Promise<number>> = { validate, test, record, import: importScenario };
 const run = command ? commands[command] : undefined;
 if (!run) {
-  console.error('usage: npm run labs -- validate [lab...] | test [lab...] | record <lab...|--all>');
+  console.error('usage: npm run labs -- validate [lab...] | test [lab...] | record <lab...|--all> | import <scenario folder> [--id <lab-id>] [--out <labs dir>] [--force]');
   process.exit(2);
 }
 process.exit(await run());

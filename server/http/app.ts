@@ -120,7 +120,10 @@ export function createApp(opts: {
     const { lab } = session;
     const body: LabContent = {
       id: lab.id, title: lab.title, intro: lab.intro, finish: lab.finish, hosts: lab.hosts, terminals: lab.terminals,
-      steps: lab.steps.map((s) => ({ title: s.title, text: s.text, hints: s.hints, terminal: s.terminal })),
+      steps: lab.steps.map((s) => ({
+        title: s.title, text: s.text, hints: s.hints, terminal: s.terminal,
+        ...(s.manual ? { manual: true } : {}), ...(s.foreground ? { foreground: s.foreground } : {}),
+      })),
     };
     res.json(body);
   });

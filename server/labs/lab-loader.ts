@@ -26,17 +26,38 @@ export interface LabStep {
   text: string;
   host: string;
   terminal: string;
-  check: string;
+  /** Undefined for a manual step (the learner marks it done). */
+  check: string | undefined;
+  manual: boolean;
   setup?: string;
+  /** Typed into the step's terminal (by the page) when the step becomes current. */
+  foreground?: string;
   solution: string;
   hints: string[];
   timeoutS: number;
+}
+
+/** A file of the lab folder copied into a box when the lab starts. */
+export interface LabFile {
+  /** Path inside the lab folder (assets/wait.sh). */
+  file: string;
+  content: Buffer;
+  /** Folder in the box; `~` already replaced by /root. */
+  to: string;
+  chmod?: string;
+  /** Undefined: every host. */
+  host?: string;
 }
 
 export interface Lab extends Omit<LabSummary, 'steps' | 'walkthrough'> {
   dir: string;
   internet: boolean;
   hosts: string[];
+  files: LabFile[];
+  /** Image alias → image the box has (docker labs), tagged when the lab starts. */
+  images: Record<string, string>;
+  /** Run on the first host when the lab starts. */
+  setup?: string;
   terminals: LabTerminal[];
   intro: string;
   finish: string;
@@ -48,6 +69,8 @@ export const LAB_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Code-fence attributes after the language: ```bash exec terminal=host2 */
 const FENCE_FLAGS = new Set(['exec', 'copy', 'interrupt']);
 const FENCE_KEYS = new Set(['terminal']);
+/** Files go into every box of every session through a script: keep them small. */
+const MAX_FILES_BYTES = 2 * 1024 * 1024;
 
 class Problems {
   readonly list: LabProblem[] = [];
@@ -183,6 +206,13 @@ export function loadLab(labsDir: string, id: string): Lab {
   }
   const terminalIds = new Set(terminals.map((t) => t.id));
   const hostSet = new Set(hosts);
+  const files = meta && labText !== undefined ? readLabFiles(dir, meta.files ?? [], hostSet, labFile, labText, problems) : [];
+  if (meta && labText !== undefined) {
+    if (meta.images && Object.keys(meta.images).length && meta.profile !== 'docker') {
+      problems.add(labFile, fieldLine(labText, 'images'), `images: only docker labs have an engine to tag images in (this lab's profile is ${meta.profile})`);
+    }
+    if (meta.setup) checkBashSyntax(meta.setup, labFile, fieldLine(labText, 'setup'), 'setup', problems);
+  }
 
   const markdownFile = (name: string, what: string): string => {
     const file = path.join(dir, name);
@@ -217,13 +247,13 @@ export function loadLab(labsDir: string, id: string): Lab {
     if (!hostSet.has(host)) problems.add(file, 1 + fieldLine(split.yaml, 'host'), `host "${host}" is not one of this lab's hosts (${hosts.join(', ')})`);
     const terminal = fm.terminal ?? terminals.find((t) => t.host === host)?.id ?? terminals[0]!.id;
     if (!terminalIds.has(terminal)) problems.add(file, 1 + fieldLine(split.yaml, 'terminal'), `terminal "${terminal}" is not one of this lab's terminals`);
-    for (const field of ['check', 'setup', 'solution'] as const) {
+    for (const field of ['check', 'setup', 'solution', 'foreground'] as const) {
       const body = fm[field];
       if (body) checkBashSyntax(body, file, 1 + fieldLine(split.yaml, field), field, problems);
     }
     steps.push({
       index: steps.length, file, title: fm.title, text: split.body, host, terminal,
-      check: fm.check, setup: fm.setup, solution: fm.solution, hints: fm.hints, timeoutS: fm.timeout,
+      check: fm.check, manual: fm.manual, setup: fm.setup, foreground: fm.foreground, solution: fm.solution, hints: fm.hints, timeoutS: fm.timeout,
     });
   }
 
@@ -231,8 +261,29 @@ export function loadLab(labsDir: string, id: string): Lab {
   return {
     id, dir, title: meta.title, description: meta.description, profile: meta.profile,
     durationMinutes: meta.duration, difficulty: meta.difficulty, tags: meta.tags, internet: meta.internet,
-    hosts, terminals, intro, finish, steps,
+    hosts, terminals, intro, finish, steps, files, images: meta.images ?? {}, setup: meta.setup,
   };
+}
+
+/** Reads lab.yaml's `files` (each must exist inside the lab folder); their total size is capped. */
+function readLabFiles(dir: string, specs: NonNullable<LabYaml['files']>, hosts: Set<string>, labFile: string, labText: string, problems: Problems): LabFile[] {
+  const line = fieldLine(labText, 'files');
+  const files: LabFile[] = [];
+  let total = 0;
+  for (const spec of specs) {
+    if (spec.host && !hosts.has(spec.host)) problems.add(labFile, line, `files: "${spec.file}" names host "${spec.host}", which this lab does not have`);
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(path.join(dir, spec.file));
+    } catch {
+      problems.add(labFile, line, `files: ${spec.file} does not exist in the lab folder: add it or remove the entry`);
+      continue;
+    }
+    total += content.length;
+    files.push({ file: spec.file, content, to: spec.to.replace(/^~(?=\/|$)/, '/root'), chmod: spec.chmod, host: spec.host });
+  }
+  if (total > MAX_FILES_BYTES) problems.add(labFile, line, `files: ${(total / 1024 / 1024).toFixed(1)} MiB in all; at most ${MAX_FILES_BYTES / 1024 / 1024} MiB (they are sent into every box at start)`);
+  return files;
 }
 
 export { NAME };

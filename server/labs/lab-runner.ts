@@ -4,6 +4,7 @@
 import type { CheckFeedback, LabProgress, StepStatus } from '../../protocol/api.js';
 import type { Logger } from '../log.js';
 import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import { startLab } from './lab-boxes.js';
 import type { Lab } from './lab-loader.js';
 import type { ProgressStore } from './progress-store.js';
 
@@ -30,6 +31,11 @@ export class LabRunner {
   /** When the current step became current, and when the learner last pressed Enter. */
   private currentSince = Date.now();
   private enteredAt = 0;
+  /**
+   * The page types a step's `foreground` into the terminal as the step becomes current: the commands
+   * it runs are not the learner's attempt, so that many failing checks after them stay quiet.
+   */
+  private quietFailures = 0;
 
   constructor(
     private readonly lab: Lab,
@@ -51,10 +57,13 @@ export class LabRunner {
       this.statuses = lab.steps.map((_, i) => (i === 0 ? 'current' : 'pending'));
       this.current = 0;
     }
+    this.quietFailures = foregroundCommands(lab.steps[this.current]?.foreground);
   }
 
-  /** Runs the first step's setup (the others run as their step comes up). */
+  /** Starts the lab in its boxes (files, image aliases, lab setup), then the first step's setup (the others run as their step comes up). */
   async start(): Promise<void> {
+    // Like a failing step setup, a failing start is logged, not fatal: the learner still gets a shell.
+    await startLab(this.driver, this.lab, this.boxes).catch((err: Error) => this.log.error({ session: this.session, lab: this.lab.id, err }, 'lab start failed'));
     await this.runSetup(this.current);
     this.persist();
   }
@@ -125,13 +134,18 @@ export class LabRunner {
   private async checkOnce(source: RunSource): Promise<boolean> {
     const index = this.current;
     const step = this.lab.steps[index]!;
+    // A manual step has no check: only the learner's own button ("Done, next step") completes it;
+    // finished commands and the look-ahead after a pass leave it alone.
+    if (step.manual && source !== 'button') return false;
     this.checking = true;
     this.emit();
     const started = Date.now();
     let passed = false;
     let message: string;
     try {
-      const result = await this.driver.runScript(this.boxes.get(step.host)!, step.check, step.timeoutS * 1000);
+      const result = step.check === undefined
+        ? { exitCode: 0, output: 'Marked done.', timedOut: false }
+        : await this.driver.runScript(this.boxes.get(step.host)!, step.check, step.timeoutS * 1000);
       passed = result.exitCode === 0;
       message = result.timedOut ? `The check took longer than ${step.timeoutS} s; try again in a moment.` : result.output.slice(0, 2000);
     } catch (err) {
@@ -145,12 +159,15 @@ export class LabRunner {
       this.statuses[index] = 'done';
       this.current = index + 1;
       this.currentSince = Date.now();
+      this.quietFailures = foregroundCommands(this.lab.steps[this.current]?.foreground);
       this.feedback = { step: index, passed: true, message: message || 'Done.', at: Date.now() };
       if (this.current < this.lab.steps.length) {
         this.statuses[this.current] = 'current';
         this.emit();
         await this.runSetup(this.current);
       }
+    } else if (source === 'command' && this.quietFailures > 0) {
+      this.quietFailures--;
     } else if (source === 'button' || (source === 'command' && this.enteredAt > this.currentSince)) {
       // "Not yet" answers an attempt at this step: not the quiet look-ahead after a pass, nor the
       // tail of a command block typed for the step before.
@@ -175,4 +192,9 @@ export class LabRunner {
     const progress = this.progress();
     for (const listener of this.listeners) listener(progress);
   }
+}
+
+/** Commands a foreground script runs one by one (its non-empty, non-comment lines): each ends with a prompt, and a check. */
+function foregroundCommands(foreground: string | undefined): number {
+  return foreground ? foreground.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length : 0;
 }

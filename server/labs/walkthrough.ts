@@ -23,7 +23,7 @@ import path from 'node:path';
 import { CastWriter, type RecordingFormat } from '../recordings/cast-writer.js';
 import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
 import { PROMPT_MARKER, TerminalStream } from '../sessions/terminal-stream.js';
-import { createLabBoxes, destroyLabBoxes } from './lab-boxes.js';
+import { createLabBoxes, destroyLabBoxes, startLab } from './lab-boxes.js';
 import type { Lab, LabStep } from './lab-loader.js';
 import type { StepVerdict } from './lab-tester.js';
 
@@ -65,6 +65,7 @@ export async function recordWalkthrough(driver: SandboxDriver, lab: Lab, opts: W
   let take: Take | undefined;
   let ok = false;
   try {
+    await startLab(driver, lab, boxes);
     take = new Take(driver, lab, boxes, temp, opts);
     ok = await take.run();
   } finally {
@@ -145,7 +146,9 @@ class Take {
       const done = await this.type(this.terminals.get(step.terminal)!, piece);
       if (!done) return { ok: false, detail: `the command did not finish within ${COMMAND_TIMEOUT_MS / 1000} s: ${piece[0]}` };
     }
-    const check = await this.clock.paused(() => this.driver.runScript(box, step.check, step.timeoutS * 1000));
+    // A manual step has no check: its typed solution finishing is all there is to see.
+    if (step.check === undefined) return { ok: true, detail: `typed ${pieces.length} command${pieces.length === 1 ? '' : 's'} (manual step: no check)` };
+    const check = await this.clock.paused(() => this.driver.runScript(box, step.check!, step.timeoutS * 1000));
     if (check.exitCode !== 0) {
       return { ok: false, detail: `check FAILS after the typed solution (exit ${check.exitCode}${check.timedOut ? ', timed out' : ''}): ${check.output}` };
     }

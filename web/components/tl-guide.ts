@@ -18,6 +18,12 @@ export interface TypeInputDetail {
 /** Cancelable: whoever types the text calls preventDefault(), so an unhandled event means "not typed". */
 export type TlTypeInputEvent = CustomEvent<TypeInputDetail>;
 
+/** sessionStorage: the steps whose foreground this tab typed, so a reload does not type them again. */
+const FOREGROUND_KEY = 'termlab.foreground';
+/** The terminal may still be connecting when a foreground is due (the first step, at load): retry this often, this many times. */
+const FOREGROUND_RETRY_MS = 500;
+const FOREGROUND_TRIES = 40;
+
 /** A workshop seat's next lab, offered on the finish page; `busy` while the page moves there. */
 export interface NextLabOffer {
   title: string;
@@ -35,6 +41,9 @@ export interface NextLabOffer {
  * green by themselves, and Check just asks the server to check (its answer is an acknowledgement;
  * the outcome arrives on the channel like every other change). The guide calls the check, solution
  * and hint APIs itself; in a workshop (`reportHints`) opening a hint is reported for the instructor's report.
+ * A manual step (no check) offers "Done, next step" in place of Check: the same request, which the
+ * server answers by completing the step. A step's `foreground` is typed into its terminal once, when
+ * the step becomes current (Killercoda's foreground scripts).
  *
  * @fires tl-type-input - `CustomEvent<TypeInputDetail>` (cancelable): type this into a terminal
  *   (Run on a code block, Show me). The handler calls preventDefault() once it has typed it.
@@ -327,6 +336,8 @@ export class TlGuide extends LitElement {
 
   /** After the next render, scroll the shown step (or finish page) into view. */
   private scrollToContent = false;
+  /** A foreground waiting for its terminal to connect. */
+  private foregroundTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Rendered Markdown by place ("step:2", "hint:2:0", "intro", ...), for the current lab. */
   private readonly rendered = new Map<string, HTMLElement>();
@@ -492,16 +503,22 @@ export class TlGuide extends LitElement {
                   title="Type the solution into the terminal" @click=${() => void this.showMe(viewing)}>
             ${this.showMeBusy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}Show me
           </button>
-          <button class="primary check" data-testid="check-button" ?disabled=${checking || !this.progress}
-                  aria-busy=${checking ? 'true' : 'false'} @click=${() => void this.check()}>
-            ${checking ? html`<span class="spinner" aria-hidden="true"></span>Checking…` : 'Check'}
-          </button>
+          ${step.manual
+            ? html`<button class="primary check" data-testid="done-button" ?disabled=${checking || !this.progress}
+                           title="This step is not checked: say you have done it" @click=${() => void this.check()}>
+                Done, next step
+              </button>`
+            : html`<button class="primary check" data-testid="check-button" ?disabled=${checking || !this.progress}
+                           aria-busy=${checking ? 'true' : 'false'} @click=${() => void this.check()}>
+                ${checking ? html`<span class="spinner" aria-hidden="true"></span>Checking…` : 'Check'}
+              </button>`}
         </div>
       </div>
     `;
   }
 
-  protected override updated(): void {
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('progress') || changed.has('lab')) this.typeForeground(0);
     if (!this.scrollToContent) return;
     this.scrollToContent = false;
     this.reveal(this.renderRoot.querySelector<HTMLElement>('article.step, section.finish'), 'start');
@@ -578,6 +595,35 @@ export class TlGuide extends LitElement {
       this.actionError = `Could not get the solution: ${errorText(err)}`;
     } finally {
       this.showMeBusy = false;
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.foregroundTimer);
+  }
+
+  /** Types the current step's foreground once per session and step; retries while its terminal connects. */
+  private typeForeground(tries: number): void {
+    clearTimeout(this.foregroundTimer);
+    const index = this.progress?.current ?? -1;
+    const step = this.lab?.steps[index];
+    if (!step?.foreground || this.progress?.steps[index] !== 'current') return;
+    const typed = this.foregroundsTyped();
+    if (typed.includes(index)) return;
+    if (this.typeInput({ terminal: step.terminal, text: step.foreground, interrupt: false })) {
+      sessionStorage.setItem(FOREGROUND_KEY, JSON.stringify({ session: this.session, steps: [...typed, index] }));
+    } else if (tries < FOREGROUND_TRIES) {
+      this.foregroundTimer = setTimeout(() => this.typeForeground(tries + 1), FOREGROUND_RETRY_MS);
+    }
+  }
+
+  private foregroundsTyped(): number[] {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FOREGROUND_KEY) ?? 'null') as { session?: string; steps?: number[] } | null;
+      return saved?.session === this.session && Array.isArray(saved.steps) ? saved.steps : [];
+    } catch {
+      return [];
     }
   }
 

@@ -92,6 +92,34 @@ test('steps: front matter, required fields, bash syntax, code blocks and port li
   expectProblem(lab({ 'intro.md': undefined }), /intro\.md:1: the intro page is missing/);
 });
 
+test('manual steps, foreground, files, image aliases and a lab setup', () => {
+  const manual = GOOD_STEP.replace(/check:[\s\S]*?solution:/, 'manual: true\nforeground: |\n  cd /tmp\nsolution:');
+  const id = lab({
+    'steps/01-one.md': manual,
+    'assets/run.sh': 'echo hi\n',
+    'lab.yaml': 'title: T\ndescription: D\nprofile: docker\nfiles:\n  - file: assets/run.sh\n    to: ~/bin\n    chmod: +x\nimages:\n  nginx:alpine: web:latest\nsetup: |\n  mkdir -p /srv\n',
+  });
+  const l = loadLab(root, id);
+  assert.equal(l.steps[0]!.manual, true);
+  assert.equal(l.steps[0]!.check, undefined);
+  assert.equal(l.steps[0]!.foreground, 'cd /tmp');
+  assert.deepEqual(l.files.map((f) => ({ ...f, content: f.content.toString() })), [{ file: 'assets/run.sh', content: 'echo hi\n', to: '/root/bin', chmod: '+x', host: undefined }]);
+  assert.deepEqual(l.images, { 'nginx:alpine': 'web:latest' });
+  assert.equal(l.setup, 'mkdir -p /srv');
+
+  // A step is either checked or manual, never neither nor both.
+  expectProblem(lab({ 'steps/01-one.md': GOOD_STEP.replace(/check:[\s\S]*?solution:/, 'solution:') }), /01-one\.md:\d+: check: is required \(or set manual: true/);
+  expectProblem(lab({ 'steps/01-one.md': GOOD_STEP.replace('title: One', 'title: One\nmanual: true') }), /01-one\.md:\d+: manual: a manual step has no check/);
+  expectProblem(lab({ 'steps/01-one.md': GOOD_STEP.replace('title: One', 'title: One\nforeground: |\n  if true; then') }), /foreground: bash syntax error/);
+  // Files must exist in the folder and stay inside it; aliases only where there is an engine, to images a box has.
+  expectProblem(lab({ 'lab.yaml': `${GOOD_META}files:\n  - file: assets/none.sh\n    to: /usr/local/bin\n` }), /lab\.yaml:4: files: assets\/none\.sh does not exist in the lab folder/);
+  expectProblem(lab({ 'lab.yaml': `${GOOD_META}files:\n  - file: ../x\n    to: /tmp\n` }), /files\.0\.file: must be a path inside the lab folder/);
+  expectProblem(lab({ 'lab.yaml': `${GOOD_META}files:\n  - file: a\n    to: relative\n` }), /files\.0\.to: must be an absolute folder/);
+  expectProblem(lab({ 'lab.yaml': `${GOOD_META}images:\n  nginx:alpine: web:latest\n` }), /lab\.yaml:4: images: only docker labs have an engine/);
+  expectProblem(lab({ 'lab.yaml': 'title: T\ndescription: D\nprofile: docker\nimages:\n  nginx:alpine: nginx:alpine\n' }), /images\.nginx:alpine: must be one of the images a box has: busybox:latest, web:latest, registry:2/);
+  expectProblem(lab({ 'lab.yaml': `${GOOD_META}setup: |\n  if true; then\n` }), /lab\.yaml:\d+: setup: bash syntax error/);
+});
+
 test('every problem is reported at once', () => {
   const found = problems(lab({ 'lab.yaml': 'title: T\nprofile: nope\n', 'finish.md': undefined }));
   assert.ok(found.length >= 3, found.join('\n'));
