@@ -1,4 +1,5 @@
 // Shapes of the HTTP API (JSON), shared by web/ and server/.
+import type { ServerMessage } from './messages.js';
 
 export type SandboxProfile = 'shell' | 'docker' | 'kubernetes';
 
@@ -88,6 +89,34 @@ export interface LabProgress {
   checking: boolean;
   feedback?: CheckFeedback;
 }
+
+/** A problem that keeps a lab's files from loading (`npm run labs -- validate` prints the same ones). */
+export interface LabFileProblem {
+  /** Path from the labs folder: hello/steps/01-file.md */
+  file: string;
+  line: number;
+  message: string;
+  /** Index of the step whose file it is (in the version running now); absent for lab-level files (lab.yaml, intro.md...). */
+  step?: number;
+}
+
+/**
+ * Live reload (`npm run labs -- dev <lab>` only; never sent in normal serving): the lab's files changed
+ * on disk. Sent on the session channel after each reload, and to a page that connects later (after
+ * `lab`). The page shows `content` in place of what GET /api/sessions/:id/lab gave it, keeping the terminal.
+ */
+export interface LabChangedMessage {
+  type: 'lab-changed';
+  /** The version running now: the new one, or the last good one while `problems` is not empty. */
+  content: LabContent;
+  /** Why the files on disk do not load; empty once they do (the page then clears what it showed). */
+  problems: LabFileProblem[];
+  /** What the reload did to the progress or could not apply, in words for the author. */
+  notes: string[];
+}
+
+/** Everything the session channel sends: the protocol's server messages, plus live reload's `lab-changed`. */
+export type SessionChannelMessage = ServerMessage | LabChangedMessage;
 
 /** POST /api/sessions/:id/steps/:n/solution (Bearer): for "show me", which types it into `terminal`. */
 export interface StepSolution { terminal: string; solution: string }

@@ -2,11 +2,13 @@
 // npm run labs -- test [lab...]       prove every step's check on real sandboxes (fails before, passes after)
 // npm run labs -- record <lab...|--all> type every solution into real terminals, recording labs/<id>/walkthrough.cast
 // npm run labs -- import <folder> [--id <lab-id>] [--out <labs dir>] [--force]   a Killercoda scenario → labs/<id>
+// npm run labs -- dev <lab>            serve one lab with live reload while writing it (docs/authoring.md)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AsciicastError, markers, parseAsciicast } from '../protocol/asciicast.js';
 import { loadConfig } from '../server/config.js';
+import { startLabServer } from '../server/lab-server.js';
 import { LabInvalid, loadLab, type Lab } from '../server/labs/lab-loader.js';
 import { testLab, type StepVerdict } from '../server/labs/lab-tester.js';
 import { recordWalkthrough, WALKTHROUGH_FILE } from '../server/labs/walkthrough.js';
@@ -163,6 +165,45 @@ async function importScenario(): Promise<number> {
   }
 }
 
+/**
+ * Serves one lab with live reload until Ctrl-C: the usual server (its settings from the environment,
+ * PORT and HOST included), restricted to the lab, its folder watched. Edits reach the open page
+ * without losing its terminal (server/labs/lab-dev.ts).
+ */
+async function dev(): Promise<number> {
+  if (args.length !== 1) {
+    console.error('usage: npm run labs -- dev <lab>');
+    return 2;
+  }
+  const id = args[0]!;
+  let lab: Lab;
+  try {
+    lab = loadLab(config.labsDir, id);
+  } catch (err) {
+    if (!(err instanceof LabInvalid)) throw err;
+    for (const p of err.problems) console.error(`${p.file}:${p.line}: ${p.message}`);
+    console.error(`${id} does not load: fix the problems above, then run npm run labs -- dev ${id} again`);
+    return 1;
+  }
+  // One pre-started box of the lab's profile: "End lab" then Start again (after a change to hosts or terminals) is quick.
+  const devConfig = loadConfig(process.env, { devLab: id, pool: { shell: 0, docker: 0, kubernetes: 0, [lab.profile]: 1 } });
+  const say = (line: string) => process.stderr.write(`termlab dev: ${line.replace(/^termlab: /, '')}\n`);
+  const server = await startLabServer(devConfig, createLogger(devConfig.logLevel === 'info' ? 'warn' : devConfig.logLevel), say, { devReport: say });
+  say(`serving ${id} with live reload: open ${server.url}/?start=${id} (it starts the lab; a reload of that tab keeps its session). ` +
+    `Edits in ${path.relative(process.cwd(), lab.dir) || lab.dir} reach the open page; Ctrl-C stops and removes the boxes`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      say('stopping: removing the boxes (Ctrl-C again to force)');
+      server.stop().then(() => resolve(0), (err: Error) => { console.error(err); resolve(1); });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
 function printStep(v: StepVerdict): void {
   if (v.skipped) {
     console.log(`skip ${v.lab} step ${v.step} "${v.title}" (${(v.ms / 1000).toFixed(1)} s): ${v.detail}`);
@@ -171,10 +212,10 @@ function printStep(v: StepVerdict): void {
   console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.lab} step ${v.step} "${v.title}" (${(v.ms / 1000).toFixed(1)} s): ${v.detail}`);
 }
 
-const commands: Record<string, () => Promise<number>> = { validate, test, record, import: importScenario };
+const commands: Record<string, () => Promise<number>> = { validate, test, record, import: importScenario, dev };
 const run = command ? commands[command] : undefined;
 if (!run) {
-  console.error('usage: npm run labs -- validate [lab...] | test [lab...] | record <lab...|--all> | import <scenario folder> [--id <lab-id>] [--out <labs dir>] [--force]');
+  console.error('usage: npm run labs -- validate [lab...] | test [lab...] | record <lab...|--all> | import <scenario folder> [--id <lab-id>] [--out <labs dir>] [--force] | dev <lab>');
   process.exit(2);
 }
 process.exit(await run());

@@ -129,6 +129,12 @@ const schema = z.object({
   /** The asciicast version recordings and walkthroughs are written in: v2 (what asciinema 2, Debian's, reads) or v3 (asciinema 3). */
   recordingFormat: z.enum(['v2', 'v3'], { message: 'TERMLAB_RECORDING_FORMAT must be v2 or v3' }),
   workshops: workshopsSchema,
+  /**
+   * Live reload for a lab author: set only by `npm run labs -- dev <lab>` (never from the environment).
+   * The server then serves this one lab, watches its folder and swaps each change into the running
+   * sessions (server/labs/lab-dev.ts). Unset, nothing is watched and no `lab-changed` is ever sent.
+   */
+  devLab: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lab folder name').optional(),
 });
 export type Config = z.infer<typeof schema>;
 
@@ -169,7 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const raw = {
     port: num(env, 'PORT', 8080),
     host: env.HOST ?? '127.0.0.1',
-    instance: env.TERMLAB_INSTANCE ?? 'termlab',
+    // A dev server (labs dev) beside `npm start` must not remove the other's boxes as leftovers.
+    instance: env.TERMLAB_INSTANCE ?? (overrides.devLab ? 'termlab-dev' : 'termlab'),
     rootDir,
     labsDir: env.TERMLAB_LABS_DIR ?? path.join(rootDir, 'labs'),
     stateDir: env.TERMLAB_STATE_DIR ?? path.join(rootDir, 'var'),

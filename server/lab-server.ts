@@ -7,6 +7,8 @@ import { WsGateway } from './http/ws-gateway.js';
 import { HostCheck } from './http/host-check.js';
 import path from 'node:path';
 import { loadCatalog, type Lab } from './labs/catalog.js';
+import { LabDev } from './labs/lab-dev.js';
+import { loadLab } from './labs/lab-loader.js';
 import { ProgressStore } from './labs/progress-store.js';
 import { RecordingService } from './recordings/recording-service.js';
 import { RecordingStore } from './recordings/recording-store.js';
@@ -24,12 +26,16 @@ export interface LabServer {
   readonly driver: DockerDriver;
   readonly recordings: RecordingService;
   readonly workshops: WorkshopService;
+  /** Live reload of config.devLab (`labs dev`); undefined in normal serving. */
+  readonly dev: LabDev | undefined;
   stop(): Promise<void>;
 }
 
 export interface LabServerOptions {
   /** Holds some profiles behind a step of the test's own (to see "not ready yet"). */
   prepare?: PrepareHold;
+  /** Live reload's lines for the author (`labs dev`): reloads and the problems found. */
+  devReport?: (line: string) => void;
 }
 
 /**
@@ -46,7 +52,12 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     onProfileReady: (profile) => sessions?.refill(profile),
   });
   let labs = new Map<string, Lab>();
-  labs = loadCatalog(config.labsDir, (err) => log.error({ lab: err.lab, problems: err.problems }, 'lab left out: it does not validate (npm run labs -- validate)'));
+  if (config.devLab) {
+    // `labs dev`: this one lab only, and it must load (its problems are the author's to fix first).
+    labs.set(config.devLab, loadLab(config.labsDir, config.devLab));
+  } else {
+    labs = loadCatalog(config.labsDir, (err) => log.error({ lab: err.lab, problems: err.problems }, 'lab left out: it does not validate (npm run labs -- validate)'));
+  }
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
   const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
@@ -83,6 +94,10 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   });
   sessions.start();
   workshops.start();
+  const dev = config.devLab
+    ? new LabDev({ labsDir: config.labsDir, lab: config.devLab, sessions: () => sessions!.sessions(),
+      onLab: (lab) => labs.set(lab.id, lab), report: options.devReport ?? ((line) => log.info({ lab: config.devLab }, line)) })
+    : undefined;
   driver.prepareInBackground();
   const address = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -97,8 +112,10 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     driver,
     recordings,
     workshops,
+    dev,
     stop() {
       stopped ??= (async () => {
+        dev?.close();
         for (const conn of gateway.connections) conn.exit('server-stopping');
         await workshops.stop();
         await sessions.stop();

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ApiError, CreateSessionRequest, LabContent, LabListResponse, StepSolution } from '../../protocol/api.js';
 import type { ProfileStatusResponse } from '../../protocol/preparation.js';
 import type { ProfilePreparation } from '../sandbox/preparation.js';
-import { summary, type Lab } from '../labs/catalog.js';
+import { labContent, summary, type Lab } from '../labs/catalog.js';
 import type { Logger } from '../log.js';
 import { SessionError, type SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
@@ -117,14 +117,7 @@ export function createApp(opts: {
   app.get('/api/sessions/:id/lab', (req, res) => {
     const session = authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
-    const { lab } = session;
-    const body: LabContent = {
-      id: lab.id, title: lab.title, intro: lab.intro, finish: lab.finish, hosts: lab.hosts, terminals: lab.terminals,
-      steps: lab.steps.map((s) => ({
-        title: s.title, text: s.text, hints: s.hints, terminal: s.terminal,
-        ...(s.manual ? { manual: true } : {}), ...(s.foreground ? { foreground: s.foreground } : {}),
-      })),
-    };
+    const body: LabContent = labContent(session.lab);
     res.json(body);
   });
 

@@ -8,6 +8,7 @@ import {
   CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, HEARTBEAT_MS, closeCodeFor, encodeBinaryFrame, errorMessage,
   type ErrorCode, type ExitReason, type ServerMessage,
 } from '../../protocol/messages.js';
+import type { SessionChannelMessage } from '../../protocol/api.js';
 import { parseClientMessage, type ParsedClientMessage, type SessionHello, type TerminalHello, type ViewHello } from '../../protocol/validate.js';
 import type { Logger } from '../log.js';
 import type { Session } from '../sessions/session.js';
@@ -256,7 +257,8 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
   /** Bytes handed to this socket and not yet to the network (a view's queue bound reads it). */
   get queuedBytes(): number { return this.ws.bufferedAmount; }
 
-  send(msg: ServerMessage): void {
+  /** A session channel also sends live reload's `lab-changed` (protocol/api.ts). */
+  send(msg: SessionChannelMessage): void {
     if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
 

@@ -1,7 +1,7 @@
 // The lab catalogue: every folder under labs/ that loads. Lab content lives in labs/, never in code.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LabSummary } from '../../protocol/api.js';
+import type { LabContent, LabSummary } from '../../protocol/api.js';
 import { WALKTHROUGH_FILE } from './lab-format.js';
 import { LabInvalid, loadLab, type Lab } from './lab-loader.js';
 
@@ -26,4 +26,15 @@ export function summary(lab: Lab): LabSummary {
   const { id, title, description, profile, durationMinutes, difficulty, tags } = lab;
   const walkthrough = fs.existsSync(path.join(lab.dir, WALKTHROUGH_FILE));
   return { id, title, description, profile, durationMinutes, difficulty, tags, steps: lab.steps.length, walkthrough };
+}
+
+/** What the guide shows (GET /api/sessions/:id/lab, live reload's `lab-changed`): checks, setups and solutions stay here. */
+export function labContent(lab: Lab): LabContent {
+  return {
+    id: lab.id, title: lab.title, intro: lab.intro, finish: lab.finish, hosts: lab.hosts, terminals: lab.terminals,
+    steps: lab.steps.map((s) => ({
+      title: s.title, text: s.text, hints: s.hints, terminal: s.terminal,
+      ...(s.manual ? { manual: true } : {}), ...(s.foreground ? { foreground: s.foreground } : {}),
+    })),
+  };
 }

@@ -8,7 +8,8 @@ import { startLab } from './lab-boxes.js';
 import type { Lab } from './lab-loader.js';
 import type { ProgressStore } from './progress-store.js';
 
-export type CheckSource = 'command' | 'button';
+/** 'reload': live reload (labs dev) re-checks the current step with its new check; its outcome is shown like a button's. */
+export type CheckSource = 'command' | 'button' | 'reload';
 /** 'ahead': the quiet check of the next step right after a pass (the learner may be ahead). */
 type RunSource = CheckSource | 'ahead';
 
@@ -38,7 +39,7 @@ export class LabRunner {
   private quietFailures = 0;
 
   constructor(
-    private readonly lab: Lab,
+    private lab: Lab,
     private readonly session: string,
     private readonly boxes: Map<string, BoxHandle>,
     private readonly driver: SandboxDriver,
@@ -86,14 +87,14 @@ export class LabRunner {
     const locked = this.gate?.(this.current);
     if (locked) {
       // Only the Check button hears why; a finished command stays quiet.
-      if (source === 'button') {
+      if (source === 'button' || source === 'reload') {
         this.feedback = { step: this.current, passed: false, message: locked, at: Date.now() };
         this.emit();
       }
       return this.progress();
     }
     if (this.running) {
-      this.again = this.again === 'button' ? 'button' : source;
+      this.again = this.again === 'button' || this.again === 'reload' ? this.again : source;
       await this.running;
       // The check queued behind the running one settles before this resolves.
       if (this.running) await this.running;
@@ -102,6 +103,29 @@ export class LabRunner {
     this.running = this.loop(source);
     await this.running;
     return this.progress();
+  }
+
+  /**
+   * Live reload (`labs dev`): the lab's new version takes over from the next check on. Progress is
+   * kept by step index; when the number of steps changed, the steps before the current one stay
+   * done and the current one stays current if it still exists (else the lab is finished). The
+   * current step's setup is not run again (it ran when the step became current). Returns what
+   * changed in the progress, in words for the author.
+   */
+  replaceLab(lab: Lab): string[] {
+    const before = this.lab.steps.length;
+    const after = lab.steps.length;
+    this.lab = lab;
+    if (after === before) return [];
+    const current = Math.min(this.current, after);
+    this.current = current;
+    this.statuses = lab.steps.map((_, i) => (i < current ? 'done' : i === current ? 'current' : 'pending'));
+    if (this.feedback && this.feedback.step >= after) this.feedback = undefined;
+    this.quietFailures = 0;
+    this.persist();
+    this.emit();
+    const where = current >= after ? 'the lab is finished' : `step ${current + 1} is current`;
+    return [`The lab now has ${after} step${after === 1 ? '' : 's'} (it had ${before}): progress kept by position, ${where}.`];
   }
 
   /** The learner pressed Enter in a terminal: what finishes next is their attempt at the current step. */
@@ -168,7 +192,7 @@ export class LabRunner {
       }
     } else if (source === 'command' && this.quietFailures > 0) {
       this.quietFailures--;
-    } else if (source === 'button' || (source === 'command' && this.enteredAt > this.currentSince)) {
+    } else if (source === 'button' || source === 'reload' || (source === 'command' && this.enteredAt > this.currentSince)) {
       // "Not yet" answers an attempt at this step: not the quiet look-ahead after a pass, nor the
       // tail of a command block typed for the step before.
       this.feedback = { step: index, passed: false, message: message || 'Not done yet.', at: Date.now() };

@@ -3,12 +3,13 @@
 // so a page with two terminals heard each change twice and the Check button answered by yet another
 // route; now this channel is the one source of truth the page (and through the session, the
 // workshop dashboard) follows.
-import type { ExitReason, ServerMessage } from '../../protocol/messages.js';
+import type { SessionChannelMessage } from '../../protocol/api.js';
+import type { ExitReason } from '../../protocol/messages.js';
 import type { Session } from './session.js';
 
 /** Where the channel's messages go: the socket that said a `session` hello. */
 export interface SessionChannelSocket {
-  send(msg: ServerMessage): void;
+  send(msg: SessionChannelMessage): void;
   /** The session ended: tell the page why and close. */
   exit(reason: ExitReason): void;
 }
@@ -20,6 +21,8 @@ export class SessionChannel {
   constructor(readonly session: Session, socket: SessionChannelSocket) {
     this.unsubscribe = [
       session.onEnd((reason) => socket.exit(reason)),
+      // Live reload (`labs dev` only): the lab's files changed; the page swaps the guide, keeps the terminal.
+      session.onLabChange((msg) => socket.send(msg)),
       session.runner.onChange((progress) => socket.send({ type: 'lab', progress })),
       session.onSeatNotice((notice) => socket.send({ type: 'seat', notice })),
       // Notices are errors that are never fatal (disk-nearly-full): the page shows them and goes on.
@@ -27,6 +30,8 @@ export class SessionChannel {
     ];
     socket.send({ type: 'session-ready', session: session.id, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs });
     socket.send({ type: 'lab', progress: session.runner.progress() });
+    // A page opened after the lab's files changed (`labs dev`) learns the open problems too.
+    if (session.labChange) socket.send(session.labChange);
     // A page that reconnects learns what it missed: who watches, who types, the workshop's state.
     for (const notice of session.seatState()) socket.send({ type: 'seat', notice });
   }

@@ -4,7 +4,8 @@ import type { ErrorCode, ExitReason } from '../../protocol/messages.js';
 
 /** Session-level notices for the learner's page, sent on the session channel (session-channel.ts). */
 export type NoticeCode = Extract<ErrorCode, 'disk-nearly-full'>;
-import type { SessionInfo } from '../../protocol/api.js';
+import type { LabChangedMessage, LabFileProblem, SessionInfo } from '../../protocol/api.js';
+import { labContent } from '../labs/catalog.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import type { Lab } from '../labs/lab-loader.js';
 import type { LabRunner } from '../labs/lab-runner.js';
@@ -37,7 +38,7 @@ export class Session {
   constructor(
     readonly id: string,
     readonly token: string,
-    readonly lab: Lab,
+    lab: Lab,
     /** Host name → box. */
     readonly boxes: Map<string, BoxHandle>,
     readonly runner: LabRunner,
@@ -50,6 +51,40 @@ export class Session {
     private readonly resizeEveryMs?: number,
   ) {
     this.expiresAt = this.createdAt + maxLifetimeMs;
+    this.labNow = lab;
+  }
+
+  /** The lab this session runs: the one it started with, or live reload's latest good version (`labs dev`). */
+  get lab(): Lab { return this.labNow; }
+  private labNow: Lab;
+
+  // ---- live reload (`npm run labs -- dev`, server/labs/lab-dev.ts): never used in normal serving ----
+
+  /** The latest live-reload message, for pages that connect later; undefined until the lab's files first change. */
+  get labChange(): LabChangedMessage | undefined { return this.lastLabChange; }
+  private lastLabChange: LabChangedMessage | undefined;
+  private readonly labChangeListeners = new Set<(msg: LabChangedMessage) => void>();
+
+  /**
+   * The lab's files changed (`labs dev`): `lab` is the version to run now, or undefined when the files
+   * do not load (`problems` says why, and the version running now keeps running). The runner takes a
+   * new version over and re-checks the current step, so the author sees the new check's verdict at once.
+   */
+  reloadLab(lab: Lab | undefined, problems: LabFileProblem[], notes: string[] = []): void {
+    const said = [...notes];
+    if (lab) {
+      this.labNow = lab;
+      said.push(...this.runner.replaceLab(lab));
+    }
+    const msg: LabChangedMessage = { type: 'lab-changed', content: labContent(this.labNow), problems, notes: said };
+    this.lastLabChange = msg;
+    for (const listener of this.labChangeListeners) listener(msg);
+    if (lab) void this.runner.check('reload');
+  }
+
+  onLabChange(listener: (msg: LabChangedMessage) => void): () => void {
+    this.labChangeListeners.add(listener);
+    return () => this.labChangeListeners.delete(listener);
   }
 
   /** The first host's box. */

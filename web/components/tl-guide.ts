@@ -1,12 +1,13 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import type { LabContent, LabProgress, StepStatus } from '../../protocol/api.js';
+import type { LabContent, LabFileProblem, LabProgress, StepStatus } from '../../protocol/api.js';
 import { checkStep, errorText, getStepSolution, reportHint } from '../api.js';
 import { copyText } from '../clipboard.js';
 import { decorateCodeBlocks, renderMarkdown, type CodeBlock } from '../lab/markdown.js';
 import { buttonStyles, markdownStyles } from './shared-styles.js';
 import type { TlWalkthroughDialog } from './tl-walkthrough-dialog.js';
 import './tl-walkthrough-dialog.js';
+import './tl-lab-problems.js';
 
 /** Text to type into a lab terminal as keyboard input, line by line, each line ending with Enter. */
 export interface TypeInputDetail {
@@ -322,6 +323,10 @@ export class TlGuide extends LitElement {
   @property({ type: Boolean }) walkthrough = false;
   /** A workshop seat with a lab after this one: the finish page offers "Next lab: <title>". */
   @property({ attribute: false }) nextLab: NextLabOffer | undefined;
+  /** Live reload (`labs dev`): why the files on disk do not load, shown beside their step (or at the top). */
+  @property({ attribute: false }) problems: readonly LabFileProblem[] = [];
+  /** Live reload: what the last reload did to the progress or could not apply. */
+  @property({ attribute: false }) reloadNotes: readonly string[] = [];
 
   /** Step shown (index); undefined follows the current step (or the finish page). */
   @state() private selected: number | undefined;
@@ -397,6 +402,7 @@ export class TlGuide extends LitElement {
         </div>
       </div>
       <div class="scroll">
+        ${this.renderLabProblems()}
         ${lab.intro.trim()
           ? html`<details class="intro" data-testid="lab-intro" ?open=${introOpen}>
               <summary @click=${(ev: Event) => { ev.preventDefault(); this.introOpen = !introOpen; }}>Introduction</summary>
@@ -414,6 +420,7 @@ export class TlGuide extends LitElement {
                 <span class="marker" aria-hidden="true">${status === 'done' ? '✓' : i + 1}</span>
                 <span class="title">${step.title}<span class="sr-only"> (${status})</span></span>
               </button>
+              ${this.renderStepProblems(i)}
             </li>`;
           })}
         </ol>
@@ -422,6 +429,20 @@ export class TlGuide extends LitElement {
       </div>
       ${this.renderFoot(lab, viewing, statuses, finished)}
     `;
+  }
+
+  /** Live reload: problems in lab-level files (lab.yaml, intro.md, finish.md, a new step file) and the reload's notes. */
+  private renderLabProblems() {
+    const problems = this.problems.filter((p) => p.step === undefined);
+    if (problems.length === 0 && this.reloadNotes.length === 0) return nothing;
+    return html`<tl-lab-problems data-testid="lab-problems" .problems=${problems} .notes=${this.reloadNotes}></tl-lab-problems>`;
+  }
+
+  /** Live reload: problems in this step's file, under its entry in the step list (always in view). */
+  private renderStepProblems(index: number) {
+    const problems = this.problems.filter((p) => p.step === index);
+    if (problems.length === 0) return nothing;
+    return html`<tl-lab-problems data-testid="step-problems-${index + 1}" .problems=${problems}></tl-lab-problems>`;
   }
 
   private renderStep(lab: LabContent, index: number, status: StepStatus) {

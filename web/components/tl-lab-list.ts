@@ -129,6 +129,11 @@ export class TlLabList extends LitElement {
 
   /** A message shown above the list, e.g. that the previous session has ended. */
   @property() notice = '';
+  /**
+   * A lab to start as soon as the list has loaded, as if its Start were pressed: a `/?start=<lab>`
+   * link (the one `npm run labs -- dev` prints). Read once.
+   */
+  @property() autostart = '';
 
   @state() private labs: LabSummary[] | undefined;
   @state() private loadError = '';
@@ -159,6 +164,9 @@ export class TlLabList extends LitElement {
     try {
       const { labs } = await listLabs(loading.signal);
       this.labs = labs;
+      const wanted = this.autostart && labs.find((l) => l.id === this.autostart);
+      this.autostart = '';
+      if (wanted) void this.start(wanted);
     } catch (err) {
       if (loading.signal.aborted) return;
       this.loadError = errorText(err);

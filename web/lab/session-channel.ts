@@ -1,15 +1,14 @@
-// The session's one channel (protocol/messages.ts, Channel 'session'): lab progress (`lab`) and
-// workshop notices (`seat`) for the whole session, whatever terminals it has. The page follows
+// The session's one channel (protocol/messages.ts, Channel 'session'): lab progress (`lab`),
+// workshop notices (`seat`) and, under `labs dev`, live reload's `lab-changed` (protocol/api.ts)
+// for the whole session, whatever terminals it has. The page follows
 // this channel only: one source of truth, shared with the instructor's dashboard.
 //
 // A Lit reactive controller: it opens the socket when the host enters the document and closes it
 // when the host leaves; in between it keeps it open (heartbeat, reconnect with backoff) for as long
 // as the session lives.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { LabProgress } from '../../protocol/api.js';
-import {
-  PROTOCOL_VERSION, type ExitReason, type HelloMessage, type ServerMessage, type SessionReadyMessage,
-} from '../../protocol/messages.js';
+import type { LabChangedMessage, LabProgress, SessionChannelMessage } from '../../protocol/api.js';
+import { PROTOCOL_VERSION, type ExitReason, type HelloMessage, type SessionReadyMessage } from '../../protocol/messages.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import { ProtocolSocket, isSessionGoneClose, type Backoff } from '../terminal/protocol-socket.js';
 
@@ -20,6 +19,8 @@ export interface SessionChannelOptions {
   token(): string | undefined;
   onProgress?(progress: LabProgress): void;
   onSeatNotice?(notice: SeatNotice): void;
+  /** Live reload (`labs dev` only): the lab's files changed; show the new content and problems, keep the terminals. */
+  onLabChanged?(change: LabChangedMessage): void;
   onReady?(ready: SessionReadyMessage): void;
   /** A notice about the session that is not fatal (disk-nearly-full...), in words for people. */
   onNotice?(message: string): void;
@@ -93,7 +94,7 @@ export class SessionChannel implements ReactiveController {
     this.socket.send(hello);
   }
 
-  private onMessage(msg: ServerMessage): void {
+  private onMessage(msg: SessionChannelMessage): void {
     switch (msg.type) {
       case 'session-ready':
         this.socket.accepted();
@@ -107,6 +108,10 @@ export class SessionChannel implements ReactiveController {
         return;
       case 'seat':
         this.options.onSeatNotice?.(msg.notice);
+        this.host.requestUpdate();
+        return;
+      case 'lab-changed':
+        this.options.onLabChanged?.(msg);
         this.host.requestUpdate();
         return;
       case 'exit':

@@ -26,10 +26,24 @@ export class TlHomePage extends LitElement {
   @state() private notice = '';
   /** The lab page's chunk could not be fetched. */
   @state() private loadError = '';
+  /** `/?start=<lab>`: the lab list starts this lab once loaded (unless this tab already runs one). */
+  private autostart = '';
 
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.session) void this.checkRestored(this.session);
+    this.takeStartParam();
+  }
+
+  /** Reads `?start=<lab>` and drops it from the address, so a reload rejoins the lab it started instead of starting another. */
+  private takeStartParam(): void {
+    const params = new URLSearchParams(location.search);
+    const lab = params.get('start');
+    if (lab === null) return;
+    if (!this.session) this.autostart = lab;
+    params.delete('start');
+    const query = params.toString();
+    history.replaceState(history.state, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
   }
 
   /** After a reload: a session that is gone shows the list instead of a terminal that cannot connect. */
@@ -57,6 +71,7 @@ export class TlHomePage extends LitElement {
   private onSessionStart(ev: TlSessionStartEvent): void {
     const { session, lab } = ev.detail;
     this.notice = '';
+    this.autostart = '';
     this.setSession({
       id: session.id, token: session.token, lab: lab.id, title: lab.title, expiresAt: session.expiresAt,
       terminals: session.terminals.length > 0 ? session.terminals : undefined,
@@ -94,7 +109,7 @@ export class TlHomePage extends LitElement {
         </div>
         <tl-join-box></tl-join-box>
       </div>
-      <tl-lab-list .notice=${this.notice} @tl-session-start=${this.onSessionStart}></tl-lab-list>
+      <tl-lab-list .notice=${this.notice} .autostart=${this.autostart} @tl-session-start=${this.onSessionStart}></tl-lab-list>
     </div></main>`;
   }
 }

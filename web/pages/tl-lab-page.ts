@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
-import type { LabContent, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
+import type { LabChangedMessage, LabContent, LabFileProblem, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
 import type { JoinResponse, SeatNotice, WorkshopJoinInfo } from '../../protocol/workshops.js';
 import { ApiRequestError, errorText, getLab, listLabs } from '../api.js';
 import { ClockController } from '../controllers/clock-controller.js';
@@ -88,6 +88,9 @@ export class TlLabPage extends LitElement {
   @state() private lab: LabContent | undefined;
   @state() private guideState: GuideState = 'loading';
   @state() private progress: LabProgress | undefined;
+  /** Live reload (`labs dev` only): the lab's files on disk do not load, and what the last reload said. */
+  @state() private labProblems: readonly LabFileProblem[] = [];
+  @state() private reloadNotes: readonly string[] = [];
   @state() private seat: SeatState | undefined;
   /** The session is over (said by the channel or a terminal). */
   @state() private ended = '';
@@ -115,6 +118,7 @@ export class TlLabPage extends LitElement {
     token: () => this.session?.token,
     onProgress: (progress) => { this.progress = progress; },
     onSeatNotice: (notice) => this.onSeatNotice(notice),
+    onLabChanged: (change) => this.onLabChanged(change),
     onNotice: (message) => this.showNotice(message),
     onEnded: (reason, message) => this.onEnded(reason, message),
   });
@@ -124,6 +128,8 @@ export class TlLabPage extends LitElement {
     if (changed.has('session') && before?.id !== this.session.id) {
       this.lab = undefined;
       this.progress = undefined;
+      this.labProblems = [];
+      this.reloadNotes = [];
       // The same workshop (a reset, the next lab): its countdown and hand stay; viewers and control were the old session's.
       const sameWorkshop = before?.workshop !== undefined && before.workshop.code === this.session.workshop?.code;
       this.seat = sameWorkshop && this.seat ? { ...this.seat, viewers: 0, control: 'learner' } : undefined;
@@ -152,6 +158,14 @@ export class TlLabPage extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearTimeout(this.noticeTimer);
+  }
+
+  /** Live reload: the guide shows the version running now; the terminals (same session, same shells) stay as they are. */
+  private onLabChanged(change: LabChangedMessage): void {
+    this.lab = change.content;
+    this.guideState = 'ready';
+    this.labProblems = change.problems;
+    this.reloadNotes = change.notes;
   }
 
   private onSeatNotice(notice: SeatNotice): void {
@@ -343,6 +357,7 @@ export class TlLabPage extends LitElement {
     const guide = this.lab
       ? html`<tl-guide id="guide" .lab=${this.lab} .progress=${this.progress} .session=${session.id} .token=${session.token}
                        .walkthrough=${this.walkthrough} ?reportHints=${session.workshop !== undefined} .nextLab=${this.nextLab}
+                       .problems=${this.labProblems} .reloadNotes=${this.reloadNotes}
                        @tl-type-input=${this.onTypeInput} @tl-next-lab=${() => void this.goToNextLab()}></tl-guide>`
       : html`<div class="guide-placeholder" id="guide" data-testid="guide-placeholder">
           ${this.guideState === 'error'
