@@ -11,9 +11,9 @@ export const MAX_COLS = 500;
 export const MAX_ROWS = 200;
 
 /** Flow control: the server stops reading the shell while this many output bytes are unacknowledged. */
-export const FLOW_HIGH_WATER = 256 * 1024;
+export const FLOW_HIGH_WATER = 512 * 1024;
 /** ...and reads again once the client has acknowledged down to this many. */
-export const FLOW_LOW_WATER = 192 * 1024;
+export const FLOW_LOW_WATER = 384 * 1024;
 /** The client acknowledges at least every this many processed bytes (and when output goes quiet). */
 export const ACK_EVERY_BYTES = 32 * 1024;
 

@@ -50,7 +50,11 @@ interface Harness {
   when(test: () => boolean, ms: number, what: string): Promise<number>;
   /** performance.now() when the parser reached OSC 6974;NAME. */
   marks: Record<string, number>;
-  /** Bytes (or UTF-16 units, for string writes) the page's own code has handed to term.write. */
+  /**
+   * Output that reached the page: termlab's connection's offset (its page may skip plain lines that
+   * scroll out unseen before writing, protocol/fast-forward.ts); for WeTTY, bytes (or UTF-16 units,
+   * for string writes) its code handed to term.write.
+   */
   received: number;
   /** Calls to term.write by the page's own code. */
   writes: number;
@@ -58,7 +62,7 @@ interface Harness {
   tail(n: number): string[];
 }
 interface PeerGlobals {
-  __termlab?: { term: PageTerm };
+  __termlab?: { term: PageTerm; connection: { outputOffset: number } };
   wetty_term?: PageTerm;
   __peer: Harness;
   document: { querySelector(sel: string): unknown };
@@ -97,9 +101,12 @@ function installHarness({ side, osc }: { side: Side; osc: number }): { cols: num
   };
   term.parser.registerOscHandler(osc, (data) => { h.marks[data] = performance.now(); return true; });
   // Counts what the page's own client writes (both call term.write on the instance for each chunk),
-  // so the flood below can wait for "this much has arrived" instead of sleeping.
+  // and what has arrived, so the flood below can wait for "this much has arrived" instead of sleeping.
   const write = term.write.bind(term);
-  term.write = (data, cb) => { h.received += data.length; h.writes++; write(data, cb); };
+  let written = 0;
+  term.write = (data, cb) => { written += data.length; h.writes++; write(data, cb); };
+  const connection = side === 'termlab' ? g.__termlab!.connection : undefined;
+  Object.defineProperty(h, 'received', { get() { return connection ? connection.outputOffset : written; } });
   g.__peer = h;
   // WeTTY loads xterm's WebGL addon and falls back to the DOM renderer without WebGL; termlab uses the DOM renderer.
   return { cols: term.cols, rows: term.rows, canvas: side === 'wetty' && g.document.querySelector('#terminal canvas') !== null };
@@ -461,18 +468,23 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     // busy for a small part of the run spent the rest waiting for output.
     const serverCpu = {} as Record<Side, number>;
     const pageBusy = {} as Record<Side, number>;
+    /** Of that: script, layout and style recalculation (the rest: painting, the renderer's own work). */
+    const pageParts = {} as Record<Side, number[]>;
     const pageWrites = {} as Record<Side, number>;
     const seconds = await each(async (page, side) => {
       const pid = side === 'termlab' ? process.pid : wetty!.proc.pid!;
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Performance.enable');
-      const busy = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+      const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+      const busy = async () => { const m = await metrics(); return [m.TaskDuration ?? NaN, m.ScriptDuration ?? NaN, m.LayoutDuration ?? NaN, m.RecalcStyleDuration ?? NaN]; };
       // PEER_PROFILE=DIR: the page's CPU profile during the flood goes to DIR/<side>.cpuprofile.
       const profileDir = process.env.PEER_PROFILE;
       if (profileDir) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.start'); }
       const [cpu0, busy0] = [cpuSeconds(pid), await busy()];
       const t = await page.evaluate(pageThroughput, { mib, osc: MARK_OSC });
-      [serverCpu[side], pageBusy[side]] = [cpuSeconds(pid) - cpu0, (await busy()) - busy0];
+      const busy1 = await busy();
+      [serverCpu[side], pageBusy[side]] = [cpuSeconds(pid) - cpu0, busy1[0]! - busy0[0]!];
+      pageParts[side] = busy1.slice(1).map((v, i) => v - busy0[i + 1]!);
       if (profileDir) fs.writeFileSync(path.join(profileDir, `${side}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
       await cdp.detach();
       pageWrites[side] = t.writes;
@@ -491,11 +503,12 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     // 4. Server memory per connected terminal: RSS of the server's process with N pages connected
     // against none, each read after a full GC. Both servers in processes of their own (termlab's as
     // `npm start` runs it: this process drives the browser and its RSS would count Playwright's share).
+    // PEER_NO_MEMORY=1 leaves it out (two minutes of the run), for quick comparisons of the rest.
     const memoryBegan = performance.now();
-    const child = await startTermlabChild(webDir);
     const memory = {} as Record<Side, number>;
+    const child = process.env.PEER_NO_MEMORY ? undefined : await startTermlabChild(webDir);
     try {
-      for (const side of sides) {
+      if (child) for (const side of sides) {
         const target = side === 'termlab' ? child : wetty;
         const open = () => (side === 'termlab' ? openTermlab(browser!, child.url, viewport) : openWetty(browser!, wetty!.url, viewport));
         // Warmed by N pages first (opened, then closed and their labs ended), so the allocator has
@@ -519,7 +532,7 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
         for (const c of opened) await c.close();
       }
     } finally {
-      await child.stop();
+      await child?.stop();
     }
 
     // ---- the table ----
@@ -541,6 +554,8 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     row('  messages written into the page\'s xterm.js', perWrite('termlab'), perWrite('wetty'));
     const busyShare = (side: Side) => `${pageBusy[side].toFixed(1)} s (${Math.round((100 * pageBusy[side]) / seconds[side])}% of the run)`;
     row('  page main thread busy meanwhile', busyShare('termlab'), busyShare('wetty'));
+    const parts = (side: Side) => pageParts[side]!.map((v, i) => `${['script', 'layout', 'style'][i]} ${v.toFixed(2)}`).join(', ');
+    row('    of which (s)', parts('termlab'), parts('wetty'));
     row(`  server process CPU time during those ${mib} MiB`, `${serverCpu.termlab.toFixed(1)} s`, `${serverCpu.wetty.toFixed(1)} s`, ratio(serverCpu.termlab, serverCpu.wetty, 'lower'));
     row('  share of its own form\'s ceiling', `${Math.round((100 * ceiling.termlab) / seconds.termlab)}%`, `${Math.round((100 * ceilingText.wetty) / seconds.wetty)}%`);
     for (const p of [50, 95]) {
@@ -550,7 +565,7 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     const drained = (side: Side) => percentile(interrupts[side].map((r) => r.drained), 50) / 2 ** 10;
     row('  output still arriving after the ^C, p50', `${drained('termlab').toFixed(0)} KiB`, `${drained('wetty').toFixed(0)} KiB`);
     row('  tries with a lost keystroke or no output', String(lost('termlab')), String(lost('wetty')));
-    row(`server memory per connected terminal (RSS, ${terminals} vs 0)`, `${(memory.termlab / 2 ** 20).toFixed(2)} MiB`,
+    if (child) row(`server memory per connected terminal (RSS, ${terminals} vs 0)`, `${(memory.termlab / 2 ** 20).toFixed(2)} MiB`,
       `${(memory.wetty / 2 ** 20).toFixed(2)} MiB`, ratio(memory.termlab, memory.wetty, 'lower'));
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['', 'termlab', `wetty ${wettyVersion}`][i]!.length));
     const line = (r: string[]) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`.trimEnd();

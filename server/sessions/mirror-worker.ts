@@ -5,6 +5,8 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
+import { fastForward, skipState } from '../../protocol/fast-forward.js';
+import { joinBytes } from '../../protocol/messages.js';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
@@ -28,6 +30,13 @@ interface Mirror {
   scrollback: number;
   /** Bytes parsed since open; xterm parses each write whole, so a snapshot matches this count. */
   parsed: number;
+  /** Writes handed to xterm.js and not parsed yet. */
+  inFlight: number;
+  /**
+   * What arrived while xterm.js was parsing: written as one when it is done, after skipping what
+   * scrolls out unseen (protocol/fast-forward.ts). A mirror that keeps up skips nothing.
+   */
+  pending: Uint8Array[];
 }
 
 /** The nice value of this thread: 10 gives it about a tenth of a core that is wanted elsewhere. */
@@ -49,27 +58,41 @@ function report(): void {
   unreported.clear();
 }
 
+/** Hands what waits to xterm.js as one write, fast-forwarded when the terminal's state allows. */
+function writePending(id: number, m: Mirror): void {
+  const data = m.pending.length === 1 ? m.pending[0]! : joinBytes(m.pending);
+  m.pending = [];
+  const size = data.byteLength;
+  // Only with nothing in flight is the terminal's state the state after everything before `data`.
+  const write = m.inFlight === 0 ? fastForward(data, skipState(m.term as never), m.scrollback).write : data;
+  m.inFlight++;
+  m.term.write(write, () => {
+    m.inFlight--;
+    m.parsed += size;
+    unreported.add(id);
+    if (!reportSoon) { reportSoon = true; setImmediate(report); }
+    if (m.inFlight === 0 && m.pending.length && mirrors.get(id) === m) writePending(id, m);
+  });
+}
+
 function handle(msg: ToMirror): void {
   if (msg.op === 'open') {
     const term = new Terminal({ cols: msg.cols, rows: msg.rows, scrollback: msg.scrollback, allowProposedApi: true });
     const serializer = new SerializeAddon();
     term.loadAddon(serializer as never);
-    mirrors.set(msg.id, { term, serializer, scrollback: msg.scrollback, parsed: 0 });
+    mirrors.set(msg.id, { term, serializer, scrollback: msg.scrollback, parsed: 0, inFlight: 0, pending: [] });
     return;
   }
   const m = mirrors.get(msg.id);
   if (!m) return;
   switch (msg.op) {
-    case 'write': {
-      const size = msg.data.byteLength;
-      m.term.write(msg.data, () => {
-        m.parsed += size;
-        unreported.add(msg.id);
-        if (!reportSoon) { reportSoon = true; setImmediate(report); }
-      });
+    case 'write':
+      m.pending.push(msg.data);
+      if (m.inFlight === 0) writePending(msg.id, m);
       break;
-    }
     case 'resize':
+      // What came before the resize is parsed at the old size (queued in xterm.js before it).
+      if (m.pending.length) writePending(msg.id, m);
       m.term.resize(msg.cols, msg.rows);
       break;
     case 'snapshot':

@@ -41,6 +41,14 @@ export const CONTENDED_OUTPUT_BYTES_PER_S = 256 * 1024;
 const SEND_FRAME_BYTES = 256 * 1024;
 /** Output following a send this soon is gathered until then (ms). */
 const COALESCE_MS = 4;
+/**
+ * Output kept for replay (a reconnect resumes from it; a snapshot is followed by it). The screen
+ * mirror may lag half of it: at 2 MiB, a mirror behind a flood (its thread yields to everyone
+ * else's work) has pieces large enough to skip most of (protocol/fast-forward.ts keeps the 5000
+ * lines of scrollback, about 500 KiB of long lines), instead of pausing the shell until it has
+ * parsed every line. Memory is taken only as output fills it.
+ */
+const LOG_BYTES = 2 * 1024 * 1024;
 /** After Ctrl-C, skipping ends once the shell's output has been quiet this long (ms). */
 const SKIP_QUIET_MS = 50;
 /** The window over which the shell's recent output rate is counted (ms). */
@@ -100,7 +108,7 @@ export class TerminalStream {
   constructor(private readonly opts: TerminalStreamOptions) {
     this.cols = opts.cols;
     this.rows = opts.rows;
-    this.log = new OutputLog(opts.logBytes ?? 1024 * 1024);
+    this.log = new OutputLog(opts.logBytes ?? LOG_BYTES);
     this.inputBudget = new TokenBucket(opts.inputBytesPerSecond ?? INPUT_BYTES_PER_SECOND, opts.inputHighWater ?? INPUT_HIGH_WATER);
     this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => { if (!this.disposed) this.updateFlow(); });
     this.proc = this.spawn();

@@ -1,5 +1,7 @@
 // Starts a real lab server (real engine, real boxes) on a free port for one test file.
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { loadConfig, type Config } from '../../server/config.js';
 import { startLabServer, type LabServer, type LabServerOptions } from '../../server/lab-server.js';
 import { LABEL } from '../../server/sandbox/engine.js';
@@ -49,4 +51,12 @@ export async function stopAndListLeftovers(server: LabServer | undefined): Promi
   await server.stop();
   const left = await server.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${server.config.instance}`] } });
   return left.map((c) => c.Names[0] ?? c.Id);
+}
+
+/** Rewrites part of a lab's file as an editor saving it would (live reload); fails if `from` is not in it. */
+export function editFile(file: string, from: string | RegExp, to: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  const next = text.replace(from, to);
+  assert.notEqual(next, text, `${from} is not in ${file}`);
+  fs.writeFileSync(file, next);
 }

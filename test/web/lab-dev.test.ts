@@ -13,7 +13,7 @@ import type { LabServer } from '../../server/lab-server.js';
 import {
   ensureWebBuilt, guideStep, launchBrowser, openPage, run, storedSession, terminalLines, waitForPrompt, waitForState, waitForStep, type PageGlobals,
 } from '../helpers/browser.js';
-import { startTestServer, stopAndListLeftovers } from '../helpers/lab-server.js';
+import { editFile, startTestServer, stopAndListLeftovers } from '../helpers/lab-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const labsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'termlab-dev-web-'));
@@ -36,13 +36,6 @@ after(async () => {
   assert.deepEqual(left, [], 'containers left behind');
 });
 
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = fs.readFileSync(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `${from} is not in ${file}`);
-  fs.writeFileSync(file, next);
-}
-
 test('editing the current step updates the guide and re-runs its check, keeping the terminal; a broken file shows file:line until fixed', async () => {
   const { context, page, errors } = await openPage(browser);
   const guide = (testId: string) => page.locator(`tl-guide [data-testid=${testId}]`);
@@ -59,9 +52,9 @@ test('editing the current step updates the guide and re-runs its check, keeping 
     assert.ok((await terminalLines(page)).includes('typed-42'));
 
     // The author edits the step's title, text and check.
-    edit(stepFile, /^title: Make a file$/m, 'title: Make a file, edited');
-    edit(stepFile, /^check: \|\n/m, 'check: |\n  echo "the edited check answers"; exit 1\n');
-    edit(stepFile, 'Write the word', 'Now write the word');
+    editFile(stepFile, /^title: Make a file$/m, 'title: Make a file, edited');
+    editFile(stepFile, /^check: \|\n/m, 'check: |\n  echo "the edited check answers"; exit 1\n');
+    editFile(stepFile, 'Write the word', 'Now write the word');
     await guide('step-content').filter({ hasText: 'Now write the word' }).waitFor({ timeout: 15_000 });
     assert.match(await guideStep(page, 1).textContent() ?? '', /Make a file, edited/);
     assert.equal((await page.locator('tl-guide h3').textContent())?.trim(), 'Make a file, edited');
@@ -84,16 +77,16 @@ test('editing the current step updates the guide and re-runs its check, keeping 
     assert.match(await guide('step-content').textContent() ?? '', /Now write the word/);
 
     // Fixed: the problem goes.
-    edit(stepFile, 'colour: red\n', '');
+    editFile(stepFile, 'colour: red\n', '');
     await page.locator('tl-guide [data-testid=step-problems-1]').waitFor({ state: 'detached', timeout: 15_000 });
 
     // A lab-level file: its problem at the top of the guide, until fixed.
     const labYaml = path.join(labDir, 'lab.yaml');
-    edit(labYaml, 'profile: shell', 'profile: shell\nsandbox: big');
+    editFile(labYaml, 'profile: shell', 'profile: shell\nsandbox: big');
     const top = page.locator('tl-guide [data-testid=lab-problems] [data-testid=problem]');
     await top.waitFor({ timeout: 15_000 });
     assert.equal((await top.textContent())?.trim(), 'hello/lab.yaml:4: unknown field "sandbox"');
-    edit(labYaml, 'profile: shell\nsandbox: big', 'profile: shell');
+    editFile(labYaml, 'profile: shell\nsandbox: big', 'profile: shell');
     await page.locator('tl-guide [data-testid=lab-problems]').waitFor({ state: 'detached', timeout: 15_000 });
 
     assert.deepEqual(await storedSession(page), session, 'one session all along');

@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSION, decodeBinaryFrame, joinBytes,
   type ClientMessage, type ErrorCode, type ErrorMessage, type ExitReason, type ReadyMessage, type ServerMessage,
 } from '../../protocol/messages.js';
+import { fastForward, skipState } from '../../protocol/fast-forward.js';
 import { Disposable, Emitter, MutableDisposable, disposableTimeout, type IDisposable, type IEvent } from '../lifecycle.js';
 import { ProtocolSocket, type Backoff } from './protocol-socket.js';
 
@@ -39,7 +40,7 @@ export interface ConnectionStatus {
 }
 
 /** The part of an xterm.js Terminal the connection uses (so tests can pass a fake). */
-export type ConnectionTerminal = Pick<Terminal, 'cols' | 'rows' | 'write' | 'reset' | 'onData' | 'onResize'>;
+export type ConnectionTerminal = Pick<Terminal, 'cols' | 'rows' | 'write' | 'reset' | 'onData' | 'onResize' | 'options' | 'modes'>;
 
 export interface TerminalConnectionOptions {
   /** Session token (SessionInfo.token). */
@@ -141,8 +142,14 @@ export class TerminalConnection extends Disposable {
   private written = 0;
   /** Offset just after the last byte xterm.js has parsed. */
   private processed = 0;
-  /** A write is in xterm.js's hands (writeOutput). */
+  /** A write is in xterm.js's hands, or the next one is about to be (writeOutput, handOver). */
   private writing = false;
+  /**
+   * Hands what waited to xterm.js in a task of its own (see handOver). A message channel, not
+   * setTimeout: a timer set from a timer's task counts as nested, and Chromium holds nested timers
+   * at least 4 ms.
+   */
+  private readonly handOverChannel = new MessageChannel();
   /** Output that arrived meanwhile; it ends at `written`. */
   private waiting: Uint8Array[] = [];
   /** Highest offset acknowledged on the current socket. */
@@ -171,6 +178,8 @@ export class TerminalConnection extends Disposable {
       createSocket: options.createSocket,
     });
     this.register({ dispose: () => this.socket.close() });
+    this.handOverChannel.port1.onmessage = () => this.handOver();
+    this.register({ dispose: () => { this.handOverChannel.port1.close(); this.handOverChannel.port2.close(); } });
     this.register(term.onData((data) => { this.sendInput(data); }));
     this.register(term.onResize(() => this.scheduleResize()));
     if (options.autoConnect !== false) this.openSocket();
@@ -442,15 +451,37 @@ export class TerminalConnection extends Disposable {
     this.writing = true;
     this.term.write(data, () => {
       if (epoch !== this.epoch || this.isDisposed) return;
-      this.writing = false;
       this.processed = Math.max(this.processed, endOffset);
-      if (this.waiting.length > 0) {
-        const parts = this.waiting;
-        this.waiting = [];
-        this.writeOutput(parts.length === 1 ? parts[0]! : joinBytes(parts), this.written);
-      }
+      if (this.waiting.length > 0) this.handOverChannel.port2.postMessage(epoch);
+      else this.writing = false;
       this.maybeAck();
     });
+  }
+
+  /**
+   * What waited goes to xterm.js once its last write is parsed, in a task of its own rather than
+   * from the write's callback: there it would join xterm.js's running parse loop, which yields to
+   * the page every 12 ms by a timer set from a timer, and a flood that keeps it busy for more than
+   * five of those is slowed by Chromium's 4 ms floor for nested timers (a quarter of the time spent
+   * waiting, measured). Started from this task, each write's loop counts its timers afresh.
+   */
+  private handOver(): void {
+    if (!this.writing || this.waiting.length === 0 || this.isDisposed) return;
+    const parts = this.waiting;
+    this.waiting = [];
+    this.writing = false;
+    this.writeOutput(this.skipUnseen(parts.length === 1 ? parts[0]! : joinBytes(parts)), this.written);
+  }
+
+  /**
+   * What queued while xterm.js parsed, less the plain lines that would scroll out of the
+   * scrollback unseen (protocol/fast-forward.ts): the same screen and scrollback, without parsing
+   * and drawing them. A `yes` flood then costs the tab little, and the output after a Ctrl-C is
+   * not kept waiting behind it. Called only with nothing in xterm.js's hands, so its state is the
+   * state after everything written before.
+   */
+  private skipUnseen(data: Uint8Array): Uint8Array {
+    return fastForward(data, skipState(this.term as never), this.term.options.scrollback ?? 1000).write;
   }
 
   private setStatus(status: ConnectionStatus): void {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LabChangedMessage, SessionChannelMessage } from '../../../protocol/api.js';
 import type { LabServer } from '../../../server/lab-server.js';
-import { createSession, startTestServer, stopAndListLeftovers, until } from '../../helpers/lab-server.js';
+import { createSession, editFile, startTestServer, stopAndListLeftovers, until } from '../../helpers/lab-server.js';
 import { ProtocolClient } from '../../helpers/protocol-client.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -30,14 +30,6 @@ after(async () => {
   fs.rmSync(labsDir, { recursive: true, force: true });
   assert.deepEqual(left, [], 'containers left behind');
 });
-
-/** Rewrites part of a lab file, as an editor saving it would. */
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = fs.readFileSync(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `${from} is not in ${file}`);
-  fs.writeFileSync(file, next);
-}
 
 function changes(ch: ProtocolClient): LabChangedMessage[] {
   return (ch.messages as SessionChannelMessage[]).filter((m): m is LabChangedMessage => m.type === 'lab-changed');
@@ -60,9 +52,9 @@ test('an edited step reaches the running session: new check re-run, same termina
   const stream = session.existingTerminals()[0]!;
 
   // The step's text, title and check change on disk.
-  edit(stepFile, /^title: Make a file$/m, 'title: Make a file (edited)');
-  edit(stepFile, /^check: \|\n/m, 'check: |\n  echo "the edited check ran"; exit 1\n');
-  edit(stepFile, 'Write the word', 'Please write the word');
+  editFile(stepFile, /^title: Make a file$/m, 'title: Make a file (edited)');
+  editFile(stepFile, /^check: \|\n/m, 'check: |\n  echo "the edited check ran"; exit 1\n');
+  editFile(stepFile, 'Write the word', 'Please write the word');
   const first = await until('a lab-changed message', () => changes(ch).at(-1));
   assert.deepEqual(first.problems, []);
   assert.equal(first.content.steps[0]!.title, 'Make a file (edited)');
@@ -94,8 +86,8 @@ test('an edited step reaches the running session: new check re-run, same termina
   later.close();
 
   // Fixed: the problems clear, and the fixed check runs.
-  edit(stepFile, 'colour: red\n', '');
-  edit(stepFile, 'echo "the edited check ran"; exit 1', 'echo "the fixed check ran"; exit 1');
+  editFile(stepFile, 'colour: red\n', '');
+  editFile(stepFile, 'echo "the edited check ran"; exit 1', 'echo "the fixed check ran"; exit 1');
   const fixed = await until('the problems to clear', () => changes(ch).slice(seen + 1).find((m) => m.problems.length === 0));
   assert.deepEqual(fixed.problems, []);
   await ch.waitFor('the fixed check\'s verdict', () => ch.of('lab').some((m) => m.progress.feedback?.message === 'the fixed check ran'), 15_000);

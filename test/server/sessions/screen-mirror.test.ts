@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import headless from '@xterm/headless';
+import serialize from '@xterm/addon-serialize';
 import { MirrorThreads } from '../../../server/sessions/mirror-thread.js';
 import { ScreenMirror } from '../../../server/sessions/screen-mirror.js';
 
@@ -51,6 +52,24 @@ test('a flood is parsed beside the event loop, and pending counts what the threa
   assert.equal(m.parsedOffset, 100 * line.length);
   const lines = await screenText((await m.snapshot()).data, 80, 24);
   assert.ok(lines.includes('y 0123456789abcdefghijklmnopqrstuvwxyz'));
+  m.dispose();
+});
+
+test('a flood handed over at once (the thread may skip through it) snapshots exactly as parsing it whole', async () => {
+  const scrollback = 200;
+  const m = new ScreenMirror(80, 24, scrollback, () => {}, threads);
+  const text = `\x1b[32mstart\x1b[0m\r\n${Array.from({ length: 20_000 }, (_, i) => `line ${i}\r\n`).join('')}\x1b[1mend\x1b[0m `;
+  for (let at = 0; at < text.length; at += 4096) m.write(Buffer.from(text.slice(at, at + 4096)));
+  await m.drained();
+  const snap = await m.snapshot();
+  assert.equal(snap.offset, Buffer.byteLength(text));
+  // The same bytes parsed whole, serialized the same way.
+  const full = new headless.Terminal({ cols: 80, rows: 24, scrollback, allowProposedApi: true });
+  const serializer = new serialize.SerializeAddon();
+  full.loadAddon(serializer as never);
+  await new Promise<void>((resolve) => full.write(text, resolve));
+  assert.equal(snap.data, serializer.serialize({ scrollback }));
+  full.dispose();
   m.dispose();
 });
 
