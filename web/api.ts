@@ -19,13 +19,26 @@ export function isApiError(value: unknown): value is ApiError {
     && typeof (value as ApiError).error === 'string' && typeof (value as ApiError).code === 'string';
 }
 
+/** Waits before each new try of a GET that did not reach the server (see request). */
+const GET_RETRY_DELAYS_MS = [250, 1000];
+
+/**
+ * One API call. A GET that does not reach the server is tried again twice: browsers abort what
+ * is loading when a network interface changes (on the server's own host, every box start brings
+ * one), and a GET can be repeated safely. Anything else fails at once: a POST may have arrived.
+ */
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
-  } catch (err) {
-    if (init.signal?.aborted) throw err;
-    throw new ApiRequestError('Cannot reach the termlab server. Check your connection and try again.', 0, 'network');
+  const retries = (init.method ?? 'GET').toUpperCase() === 'GET' ? GET_RETRY_DELAYS_MS : [];
+  let res: Response | undefined;
+  for (let attempt = 0; !res; attempt++) {
+    try {
+      res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
+    } catch (err) {
+      if (init.signal?.aborted) throw err;
+      const delay = retries[attempt];
+      if (delay === undefined) throw new ApiRequestError('Cannot reach the termlab server. Check your connection and try again.', 0, 'network');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
   if (res.ok) return res;
   let body: unknown;

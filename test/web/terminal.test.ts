@@ -71,6 +71,25 @@ async function sessionOf(page: Page) {
   return session;
 }
 
+test('a chunk or a GET the browser aborted (a network change) is fetched again: the lab list and the lab still open', async () => {
+  const { page, errors } = await newPage();
+  // As Chromium does when a box's bridge comes or goes: the first try of each fails as a network error.
+  const aborted: string[] = [];
+  const abortOnce = (pattern: RegExp) => page.route(pattern, async (route) => {
+    if (aborted.includes(String(pattern))) return route.continue();
+    aborted.push(String(pattern));
+    return route.abort('internetdisconnected');
+  });
+  await abortOnce(/\/api\/labs$/);
+  await abortOnce(/\/chunks\/tl-lab-page-[^/]*\.js$/);
+  await startLab(page, server.url, 'hello');
+  await run(page, 'echo survived-$((6*7))');
+  await waitForLine(page, 'survived-42');
+  assert.deepEqual(aborted.length, 2, 'both were aborted once');
+  // Only the aborted loads' own console lines: no page error, and nothing else failed.
+  assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED/.test(e)), []);
+});
+
 test('start the hello lab and run a command', async () => {
   const { page, errors } = await newPage();
   await page.goto(server.url);
