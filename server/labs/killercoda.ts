@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { SandboxProfile } from '../../protocol/api.js';
 import { dockerImagesIn, planImages, podImagesIn } from './killercoda-images.js';
 import { convertMarkdown } from './killercoda-markdown.js';
-import { CHMOD } from './lab-format.js';
+import { CHMOD, type FileSpec } from './lab-format.js';
 import { LAB_ID } from './lab-loader.js';
 
 /** The scenario cannot be imported: the message names the file, what is wrong and what to do. */
@@ -285,7 +285,8 @@ class ScenarioReader {
   }
 }
 
-type FileEntry = { file: string; to: string; chmod?: string };
+/** A lab.yaml `files` entry (an imported lab has one host, so none names it). */
+type FileEntry = Omit<z.infer<typeof FileSpec>, 'host'>;
 
 /** host01's assets: copied into the lab's assets/ and listed for lab.yaml `files` (Killercoda copies them before any script runs). */
 function importAssets(reader: ScenarioReader, assets: IndexJson['details']['assets'], files: Map<string, string | Buffer>): FileEntry[] {

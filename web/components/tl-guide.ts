@@ -524,15 +524,11 @@ export class TlGuide extends LitElement {
                   title="Type the solution into the terminal" @click=${() => void this.showMe(viewing)}>
             ${this.showMeBusy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}Show me
           </button>
-          ${step.manual
-            ? html`<button class="primary check" data-testid="done-button" ?disabled=${checking || !this.progress}
-                           title="This step is not checked: say you have done it" @click=${() => void this.check()}>
-                Done, next step
-              </button>`
-            : html`<button class="primary check" data-testid="check-button" ?disabled=${checking || !this.progress}
-                           aria-busy=${checking ? 'true' : 'false'} @click=${() => void this.check()}>
-                ${checking ? html`<span class="spinner" aria-hidden="true"></span>Checking…` : 'Check'}
-              </button>`}
+          <button class="primary check" data-testid=${step.manual ? 'done-button' : 'check-button'} ?disabled=${checking || !this.progress}
+                  title=${step.manual ? 'This step is not checked: say you have done it' : nothing}
+                  aria-busy=${step.manual ? nothing : checking ? 'true' : 'false'} @click=${() => void this.check()}>
+            ${step.manual ? 'Done, next step' : checking ? html`<span class="spinner" aria-hidden="true"></span>Checking…` : 'Check'}
+          </button>
         </div>
       </div>
     `;
@@ -633,7 +629,7 @@ export class TlGuide extends LitElement {
     const typed = this.foregroundsTyped();
     if (typed.includes(index)) return;
     if (this.typeInput({ terminal: step.terminal, text: step.foreground, interrupt: false })) {
-      sessionStorage.setItem(FOREGROUND_KEY, JSON.stringify({ session: this.session, steps: [...typed, index] }));
+      try { sessionStorage.setItem(FOREGROUND_KEY, JSON.stringify({ session: this.session, steps: [...typed, index] })); } catch { /* storage disabled */ }
     } else if (tries < FOREGROUND_TRIES) {
       this.foregroundTimer = setTimeout(() => this.typeForeground(tries + 1), FOREGROUND_RETRY_MS);
     }

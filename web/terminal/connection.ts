@@ -178,7 +178,7 @@ export class TerminalConnection extends Disposable {
       createSocket: options.createSocket,
     });
     this.register({ dispose: () => this.socket.close() });
-    this.handOverChannel.port1.onmessage = () => this.handOver();
+    this.handOverChannel.port1.onmessage = (ev: MessageEvent<number>) => this.handOver(ev.data);
     this.register({ dispose: () => { this.handOverChannel.port1.close(); this.handOverChannel.port2.close(); } });
     this.register(term.onData((data) => { this.sendInput(data); }));
     this.register(term.onResize(() => this.scheduleResize()));
@@ -462,11 +462,12 @@ export class TerminalConnection extends Disposable {
    * What waited goes to xterm.js once its last write is parsed, in a task of its own rather than
    * from the write's callback: there it would join xterm.js's running parse loop, which yields to
    * the page every 12 ms by a timer set from a timer, and a flood that keeps it busy for more than
-   * five of those is slowed by Chromium's 4 ms floor for nested timers (a quarter of the time spent
-   * waiting, measured). Started from this task, each write's loop counts its timers afresh.
+   * five of those is slowed by Chromium's 4 ms floor for nested timers. Started from this task, each
+   * write's loop counts its timers afresh. (The bench's run-to-run spread hid what it gained.) A
+   * hand-over asked for before a reset (`epoch`) is dropped: the new stream's own write asks again.
    */
-  private handOver(): void {
-    if (!this.writing || this.waiting.length === 0 || this.isDisposed) return;
+  private handOver(epoch: number): void {
+    if (epoch !== this.epoch || !this.writing || this.waiting.length === 0 || this.isDisposed) return;
     const parts = this.waiting;
     this.waiting = [];
     this.writing = false;
