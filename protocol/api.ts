@@ -1,4 +1,5 @@
 // Shapes of the HTTP API (JSON), shared by web/ and server/.
+import type { LifetimeMessage, ReplayState } from './history.js';
 import type { ServerMessage } from './messages.js';
 
 export type SandboxProfile = 'shell' | 'docker' | 'kubernetes';
@@ -20,8 +21,12 @@ export interface LabSummary {
 /** GET /api/labs */
 export interface LabListResponse { labs: LabSummary[] }
 
-/** POST /api/sessions with body { lab } */
-export interface CreateSessionRequest { lab: string }
+/**
+ * POST /api/sessions with body { lab }: a new attempt at the lab. With `resume: true`, this learner's
+ * unfinished attempt continues instead: its running session back as it is (200), or a fresh box
+ * brought to the step they had reached (201; LabProgress.replay shows it happen).
+ */
+export interface CreateSessionRequest { lab: string; resume?: boolean }
 export interface SessionInfo {
   id: string;
   /** Secret: sent as the hello token on the WebSocket and as Bearer on HTTP calls. */
@@ -32,6 +37,9 @@ export interface SessionInfo {
   createdAt: number;
   expiresAt: number;
   idleTimeoutMs: number;
+  /** Extensions of expiresAt the learner may still ask for (POST /api/sessions/:id/extend), and what each adds. */
+  extensionsLeft: number;
+  extendMs: number;
   /** Terminal id → id of its running recording (GET /api/sessions/:id only). */
   recordings?: Record<string, string>;
 }
@@ -88,6 +96,8 @@ export interface LabProgress {
   /** A check is running now. */
   checking: boolean;
   feedback?: CheckFeedback;
+  /** A resumed lab: the steps the learner had passed are being replayed on the fresh box (no checks run meanwhile). */
+  replay?: ReplayState;
 }
 
 /** A problem that keeps a lab's files from loading (`npm run labs -- validate` prints the same ones). */
@@ -116,7 +126,7 @@ export interface LabChangedMessage {
 }
 
 /** Everything the session channel sends: the protocol's server messages, plus live reload's `lab-changed`. */
-export type SessionChannelMessage = ServerMessage | LabChangedMessage;
+export type SessionChannelMessage = ServerMessage | LabChangedMessage | LifetimeMessage;
 
 /** POST /api/sessions/:id/steps/:n/solution (Bearer): for "show me", which types it into `terminal`. */
 export interface StepSolution { terminal: string; solution: string }

@@ -77,6 +77,28 @@ const workshopsSchema = z.object({
 });
 export type WorkshopSettings = z.infer<typeof workshopsSchema>;
 
+/** Self-paced learners' history (server/history/, protocol/history.ts): what is kept, for how long, and how labs may be extended. */
+const historySchema = z.object({
+  /** Attempts kept per learner and lab; beginning one more deletes the oldest. */
+  attemptsPerLab: z.number().int().min(1).max(100),
+  /** Attempts not touched for this long are deleted (sweep at start, then hourly), with their completions. */
+  retentionMs: z.number().int().min(0),
+  /** Attempts kept in all, whoever's: past it, the least recently touched go (a learner with many browsers). */
+  maxAttempts: z.number().int().min(100),
+  /** Display-name and erase requests one client address may make per minute. */
+  writesPerMinute: z.number().int().min(1),
+  /** A running lab may be extended this many times (0: never) ... */
+  extensions: z.number().int().min(0).max(10),
+  /** ... by this much each. */
+  extendMs: z.number().int().min(60_000),
+  /**
+   * Signs proofs of completion (HMAC-SHA256). Unset: a random key kept in the state folder
+   * (completion.key), made on first start. Several servers that must verify each other's proofs share one.
+   */
+  completionSecret: z.string().min(32, 'at least 32 characters').optional(),
+});
+export type HistorySettings = z.infer<typeof historySchema>;
+
 const schema = z.object({
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
@@ -129,6 +151,7 @@ const schema = z.object({
   /** The asciicast version recordings and walkthroughs are written in: v2 (what asciinema 2, Debian's, reads) or v3 (asciinema 3). */
   recordingFormat: z.enum(['v2', 'v3'], { message: 'TERMLAB_RECORDING_FORMAT must be v2 or v3' }),
   workshops: workshopsSchema,
+  history: historySchema,
   /**
    * Live reload for a lab author: set only by `npm run labs -- dev <lab>` (never from the environment).
    * The server then serves this one lab, watches its folder and swaps each change into the running
@@ -240,6 +263,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       eventsKept: num(env, 'TERMLAB_WORKSHOP_EVENTS_KEPT', 5000),
       maxOpen: num(env, 'TERMLAB_WORKSHOPS_OPEN_MAX', 50),
       retentionMs: num(env, 'TERMLAB_WORKSHOP_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
+    },
+    history: {
+      attemptsPerLab: num(env, 'TERMLAB_HISTORY_ATTEMPTS_PER_LAB', 3),
+      retentionMs: num(env, 'TERMLAB_HISTORY_RETENTION_DAYS', 180) * 24 * 60 * 60 * 1000,
+      maxAttempts: num(env, 'TERMLAB_HISTORY_MAX_ATTEMPTS', 200_000),
+      writesPerMinute: num(env, 'TERMLAB_HISTORY_WRITES_PER_MINUTE', 20),
+      extensions: num(env, 'TERMLAB_EXTENSIONS', 2),
+      extendMs: num(env, 'TERMLAB_EXTEND_MIN', 30) * 60 * 1000,
+      completionSecret: env.TERMLAB_COMPLETION_SECRET || undefined,
     },
     ...overrides,
   };

@@ -10,6 +10,9 @@ import { loadCatalog, type Lab } from './labs/catalog.js';
 import { LabDev } from './labs/lab-dev.js';
 import { loadLab } from './labs/lab-loader.js';
 import { ProgressStore } from './labs/progress-store.js';
+import { completionKey } from './history/completion.js';
+import { HistoryService } from './history/history-service.js';
+import { HistoryStore } from './history/history-store.js';
 import { RecordingService } from './recordings/recording-service.js';
 import { RecordingStore } from './recordings/recording-store.js';
 import { Metrics } from './metrics.js';
@@ -26,6 +29,7 @@ export interface LabServer {
   readonly driver: DockerDriver;
   readonly recordings: RecordingService;
   readonly workshops: WorkshopService;
+  readonly history: HistoryService;
   /** Live reload of config.devLab (`labs dev`); undefined in normal serving. */
   readonly dev: LabDev | undefined;
   stop(): Promise<void>;
@@ -66,6 +70,10 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
   // Workshops live in the same database file as progress (their own connection).
   const workshops = new WorkshopService(config, new WorkshopStore(path.join(config.stateDir, 'termlab.db'), config.instance), sessions, recordings, () => labs, log);
+  // Learners' history lives in the same database file too (its own connection).
+  const history = new HistoryService(new HistoryStore(path.join(config.stateDir, 'termlab.db')),
+    completionKey(config.stateDir, config.history.completionSecret), config.history, () => labs, (id) => sessions?.byId(id),
+    (learner, lab, since) => recordings.store.list(learner, lab).filter((r) => r.createdAt >= since).map((r) => r.share), log);
   metrics.watchWorkshops(() => {
     const seats: Record<string, number> = { online: 0, offline: 0, stuck: 0, hand: 0, finished: 0 };
     let viewers = 0;
@@ -84,7 +92,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   if (hosts.anyHost) log.warn('TERMLAB_ALLOWED_HOSTS has "*": any Host header is served, so DNS rebinding is not prevented');
   if (config.unsafeWeaken.length > 0) log.warn({ weakened: config.unsafeWeaken }, 'UNSAFE: TERMLAB_UNSAFE_WEAKEN turned defences off (for the security tests only)');
   const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts, workshops,
-    preparation: driver.preparation });
+    history, preparation: driver.preparation });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config, hosts, log);
   gateway.attach(server);
@@ -94,6 +102,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   });
   sessions.start();
   workshops.start();
+  history.start();
   const dev = config.devLab
     ? new LabDev({ labsDir: config.labsDir, lab: config.devLab, sessions: () => sessions!.sessions(),
       onLab: (lab) => labs.set(lab.id, lab), report: options.devReport ?? ((line) => log.info({ lab: config.devLab }, line)) })
@@ -112,6 +121,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     driver,
     recordings,
     workshops,
+    history,
     dev,
     stop() {
       stopped ??= (async () => {
@@ -124,6 +134,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await driver.removeLeftovers();
         store.close();
+        history.stop();
         workshops.store.close();
         recordings.close();
         recordings.store.close();

@@ -11,6 +11,8 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry],
   });
   readonly checks = new client.Counter({ name: 'termlab_checks_total', help: 'Step checks run', labelNames: ['result', 'source'] as const, registers: [this.registry] });
+  /** "Continue from step N": a box handed back (`live`), a fresh box replaying (`replay`), or refused. */
+  readonly resumes = new client.Counter({ name: 'termlab_resumes_total', help: 'Resumed lab attempts, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly boxFailures = new client.Counter({ name: 'termlab_box_failures_total', help: 'Boxes that could not be created', labelNames: ['profile'] as const, registers: [this.registry] });
 
   /** From a workshop event being stored to a dashboard's stream being handed it. */

@@ -21,6 +21,8 @@ import { recordingRoutes } from './recording-routes.js';
 import { webFiles } from './web-files.js';
 import { workshopRoutes } from './workshop-routes.js';
 import type { WorkshopService } from '../workshops/workshop-service.js';
+import type { HistoryService } from '../history/history-service.js';
+import { historyRoutes } from './history-routes.js';
 
 function apiError(res: Response, status: number, code: string, error: string): void {
   const body: ApiError = { error, code };
@@ -37,11 +39,11 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
 
 export function createApp(opts: {
   config: Config; sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>;
-  webDir: string; log: Logger; hosts: HostCheck; workshops?: WorkshopService;
+  webDir: string; log: Logger; hosts: HostCheck; workshops?: WorkshopService; history: HistoryService;
   /** Profiles prepared after listening (the kubernetes image on a first run). */
   preparation?: Pick<ProfilePreparation, 'statuses' | 'status' | 'refusal'>;
 }): express.Express {
-  const { config, sessions, recordings, metrics, labs, log } = opts;
+  const { config, sessions, recordings, metrics, labs, log, history } = opts;
   const limits = new ClientLimits(config);
   const app = express();
   app.disable('x-powered-by');
@@ -84,15 +86,23 @@ export function createApp(opts: {
       if (status.state === 'preparing') res.set('Retry-After', String(Math.ceil(Math.min(status.leftMs ?? 60_000, 300_000) / 1000)));
       return apiError(res, 503, status.state === 'failed' ? 'preparation-failed' : 'preparing', notReady);
     }
-    // Before the lab is looked up: guessing lab names costs starts too.
-    const admitted = limits.admit({ learner: learnerId(req), ip: clientIp(req, config.trustProxy) });
+    const learner = learnerId(req);
+    // Continuing an attempt whose box still runs hands that session back: nothing starts, so no start is spent.
+    const plan = body.resume === true ? history.resumePlan(learner, body.lab) : undefined;
+    if (plan) metrics.resumes.inc({ outcome: plan.kind });
+    if (plan?.kind === 'live') return res.status(200).append('Set-Cookie', portCookie(plan.session)).json(plan.session.info());
+    if (plan?.kind === 'refused') return apiError(res, 409, plan.code, plan.message);
+    // Before the lab is looked up: guessing lab names costs starts too. A replayed resume is a start like any other.
+    const admitted = limits.admit({ learner, ip: clientIp(req, config.trustProxy) });
     if (!admitted.ok) {
       if (admitted.retryAfterS) res.set('Retry-After', String(admitted.retryAfterS));
       return apiError(res, 429, admitted.code, admitted.message);
     }
     try {
-      const session = await sessions.create(body.lab);
+      const session = await sessions.create(body.lab, undefined, plan?.from ?? 0);
       admitted.slot.bind(session);
+      if (plan) history.resumeIn(plan.attempt, session);
+      else history.begin(learner, session);
       res.status(201).append('Set-Cookie', portCookie(session)).json(session.info());
     } catch (err) {
       admitted.slot.release();
@@ -145,6 +155,16 @@ export function createApp(opts: {
     res.json({ control: session.control });
   });
 
+  // The learner pushes the lifetime's end back (a few times at most, where the operator allows it).
+  app.post('/api/sessions/:id/extend', (req, res) => {
+    const session = authorised(req, sessions);
+    if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
+    if (session.workshop) return apiError(res, 403, 'workshop-seat', 'a workshop seat lasts as long as its workshop: only the instructor can extend it');
+    if (!session.extend()) return apiError(res, 409, 'no-extensions', 'this lab cannot be extended any more: your progress is kept, and you can continue it later');
+    session.touch();
+    res.json(session.lifetime());
+  });
+
   app.post('/api/sessions/:id/steps/:n/solution', (req, res) => {
     const session = authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
@@ -154,6 +174,7 @@ export function createApp(opts: {
     res.json(body);
   });
 
+  app.use('/api', historyRoutes({ config, history, apiError }));
   app.use('/api', recordingRoutes({ sessions, recordings, labs, authorised: (req) => authorised(req, sessions), apiError }));
   if (opts.workshops) {
     app.use(workshopRoutes({ config, workshops: opts.workshops, metrics, apiError, authorised: (req) => authorised(req, sessions) }));
@@ -161,7 +182,7 @@ export function createApp(opts: {
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
   app.use(PORT_PREFIX, portProxy(sessions, { harden: !config.unsafeWeaken.includes('port-proxy-headers') }));
   // Share and embed links are pages of the app; it reads the share id from the path.
-  app.use(webFiles(opts.webDir, ['/watch/:share', '/embed/:share', '/workshops/new', '/workshops/:id', '/workshops/:id/report', '/w/:code']));
+  app.use(webFiles(opts.webDir, ['/watch/:share', '/embed/:share', '/workshops/new', '/workshops/:id', '/workshops/:id/report', '/w/:code', '/progress', '/completions/:token']));
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.parse.failed') return apiError(res, 400, 'bad-json', 'the request body is not valid JSON');

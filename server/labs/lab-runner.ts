@@ -2,9 +2,11 @@
 // whenever the learner finishes a command (or presses Check). A passing check turns the step green
 // and moves on; a failing one leaves the check's own words as feedback.
 import type { CheckFeedback, LabProgress, StepStatus } from '../../protocol/api.js';
+import type { ReplayState } from '../../protocol/history.js';
 import type { Logger } from '../log.js';
 import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
 import { startLab } from './lab-boxes.js';
+import { replayStep } from './lab-tester.js';
 import type { Lab } from './lab-loader.js';
 import type { ProgressStore } from './progress-store.js';
 
@@ -37,6 +39,8 @@ export class LabRunner {
    * it runs are not the learner's attempt, so that many failing checks after them stay quiet.
    */
   private quietFailures = 0;
+  /** A resumed lab: replaying the steps passed before, on this fresh box (checks wait until it is done). */
+  private replay: ReplayState | undefined;
 
   constructor(
     private lab: Lab,
@@ -49,6 +53,8 @@ export class LabRunner {
     private readonly onChecked: (passed: boolean, source: string) => void = () => {},
     /** Paced workshops: why this step (0-based) may not be checked yet, or undefined when it may. */
     private readonly gate?: (step: number) => string | undefined,
+    /** Continue a learner's attempt: the first this many steps are replayed (their solutions and checks) before the learner types. */
+    private readonly resumeAt = 0,
   ) {
     const saved = store.load(session);
     if (saved && saved.lab === lab.id && saved.statuses.length === lab.steps.length) {
@@ -59,20 +65,71 @@ export class LabRunner {
       this.current = 0;
     }
     this.quietFailures = foregroundCommands(lab.steps[this.current]?.foreground);
+    const replaying = Math.min(resumeAt, lab.steps.length);
+    if (replaying > 0) this.replay = { state: 'running', step: 1, of: replaying, title: lab.steps[0]!.title };
   }
 
-  /** Starts the lab in its boxes (files, image aliases, lab setup), then the first step's setup (the others run as their step comes up). */
+  /**
+   * Starts the lab in its boxes (files, image aliases, lab setup), then the first step's setup (the
+   * others run as their step comes up). A resumed lab replays instead, after this resolves: the
+   * session is handed out at once and its page shows the replay as it goes (progress.replay).
+   */
   async start(): Promise<void> {
     // Like a failing step setup, a failing start is logged, not fatal: the learner still gets a shell.
     await startLab(this.driver, this.lab, this.boxes).catch((err: Error) => this.log.error({ session: this.session, lab: this.lab.id, err }, 'lab start failed'));
+    if (this.replay) {
+      this.running = this.replaySteps(this.replay.of).finally(() => { this.running = undefined; });
+      return;
+    }
     await this.runSetup(this.current);
     this.persist();
+  }
+
+  /** Resolves once a resumed lab's replay has ended (at once for any other). */
+  async replayed(): Promise<void> {
+    while (this.replay?.state === 'running' && this.running) await this.running;
+  }
+
+  /**
+   * Runs steps 1..count as `labs test` does (server/labs/lab-tester.ts): setup, solution, then the
+   * check, which must pass, so the learner lands in a state the next step builds on. A step that
+   * fails stops it: the learner is left at that step, the page says why and offers to start over.
+   */
+  private async replaySteps(count: number): Promise<void> {
+    for (let i = 0; i < count && !this.disposed; i++) {
+      const step = this.lab.steps[i]!;
+      this.replay = { state: 'running', step: i + 1, of: count, title: step.title };
+      this.emit();
+      const failed = await replayStep(this.driver, this.boxes, step);
+      if (this.disposed) return;
+      if (failed) {
+        this.log.warn({ session: this.session, lab: this.lab.id, step: i, failed }, 'replaying a resumed lab failed');
+        this.replay = { state: 'failed', step: i + 1, of: count, title: step.title, message: failed };
+        this.land(i);
+        return;
+      }
+      this.statuses[i] = 'done';
+    }
+    this.replay = { state: 'done', of: count };
+    this.land(count);
+    await this.runSetup(count);
+  }
+
+  /** After a replay: step `index` is current, the ones before it done. */
+  private land(index: number): void {
+    this.current = index;
+    this.statuses = this.lab.steps.map((_, i) => (i < index ? 'done' : i === index ? 'current' : 'pending'));
+    this.currentSince = Date.now();
+    // Its foreground the page types as for any current step; a failed replay ran the step's setup already.
+    this.quietFailures = foregroundCommands(this.lab.steps[index]?.foreground);
+    this.persist();
+    this.emit();
   }
 
   progress(): LabProgress {
     return {
       steps: [...this.statuses], current: this.current, finished: this.current >= this.lab.steps.length,
-      checking: this.checking, feedback: this.feedback,
+      checking: this.checking, feedback: this.feedback, ...(this.replay ? { replay: this.replay } : {}),
     };
   }
 
@@ -84,6 +141,8 @@ export class LabRunner {
   /** Checks the current step; resolves with the progress after that check. */
   async check(source: CheckSource): Promise<LabProgress> {
     if (this.current >= this.lab.steps.length || this.disposed) return this.progress();
+    // Replaying a resumed lab: the box is not the learner's yet, and its steps are being checked already.
+    if (this.replay?.state === 'running') return this.progress();
     const locked = this.gate?.(this.current);
     if (locked) {
       // Only the Check button hears why; a finished command stays quiet.

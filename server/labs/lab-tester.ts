@@ -23,27 +23,53 @@ function firstLine(text: string, max = 160): string {
   return line.length > max ? `${line.slice(0, max)}...` : line;
 }
 
-async function proveStep(driver: SandboxDriver, boxes: Map<string, BoxHandle>, lab: Lab, step: LabStep): Promise<{ ok: boolean; skipped?: boolean; detail: string }> {
+/** Runs the step's setup, if it has one; says why it failed, if it did. */
+async function runStepSetup(driver: SandboxDriver, box: BoxHandle, step: LabStep): Promise<string | undefined> {
+  if (!step.setup) return undefined;
+  const setup = await driver.runScript(box, step.setup, SOLUTION_TIMEOUT_MS);
+  return setup.exitCode === 0 ? undefined : `setup failed (exit ${setup.exitCode}): ${firstLine(setup.output)}`;
+}
+
+/** Runs the step's solution, then its check (a manual step has none), which must pass; says why not, if not. */
+async function solveStep(driver: SandboxDriver, box: BoxHandle, step: LabStep): Promise<string | undefined> {
+  const solution = await driver.runScript(box, step.solution, SOLUTION_TIMEOUT_MS);
+  if (solution.exitCode !== 0) return `${step.check === undefined ? 'manual step: its ' : ''}solution failed (exit ${solution.exitCode}): ${firstLine(solution.output)}`;
+  if (step.check === undefined) return undefined;
+  const after = await driver.runScript(box, step.check, step.timeoutS * 1000);
+  if (after.timedOut) return `check timed out after ${step.timeoutS} s after the solution`;
+  return after.exitCode === 0 ? undefined : `check FAILS after the solution (exit ${after.exitCode}): ${firstLine(after.output)}`;
+}
+
+async function proveStep(driver: SandboxDriver, boxes: Map<string, BoxHandle>, step: LabStep): Promise<{ ok: boolean; skipped?: boolean; detail: string }> {
   const box = boxes.get(step.host)!;
-  if (step.setup) {
-    const setup = await driver.runScript(box, step.setup, SOLUTION_TIMEOUT_MS);
-    if (setup.exitCode !== 0) return { ok: false, detail: `setup failed (exit ${setup.exitCode}): ${firstLine(setup.output)}` };
-  }
+  const setupFailed = await runStepSetup(driver, box, step);
+  if (setupFailed) return { ok: false, detail: setupFailed };
   if (step.check === undefined) {
     // Nothing to prove, but later steps expect this one's state: its solution must still work.
-    const solution = await driver.runScript(box, step.solution, SOLUTION_TIMEOUT_MS);
-    if (solution.exitCode !== 0) return { ok: false, detail: `manual step: its solution failed (exit ${solution.exitCode}): ${firstLine(solution.output)}` };
-    return { ok: true, skipped: true, detail: 'skipped: a manual step has no check to prove (its solution ran)' };
+    const failed = await solveStep(driver, box, step);
+    return failed ? { ok: false, detail: failed } : { ok: true, skipped: true, detail: 'skipped: a manual step has no check to prove (its solution ran)' };
   }
   const before = await driver.runScript(box, step.check, step.timeoutS * 1000);
   if (before.timedOut) return { ok: false, detail: `check timed out after ${step.timeoutS} s before the solution` };
   if (before.exitCode === 0) return { ok: false, detail: 'check passes BEFORE the solution ran: it cannot fail, so it proves nothing' };
   if (!before.output.trim()) return { ok: false, detail: 'check fails before the solution but prints nothing: the learner would get no feedback' };
-  const solution = await driver.runScript(box, step.solution, SOLUTION_TIMEOUT_MS);
-  if (solution.exitCode !== 0) return { ok: false, detail: `solution failed (exit ${solution.exitCode}): ${firstLine(solution.output)}` };
-  const after = await driver.runScript(box, step.check, step.timeoutS * 1000);
-  if (after.exitCode !== 0) return { ok: false, detail: `check FAILS after the solution (exit ${after.exitCode}): ${firstLine(after.output)}` };
-  return { ok: true, detail: `fails before ("${firstLine(before.output, 70)}"), passes after` };
+  const failed = await solveStep(driver, box, step);
+  return failed ? { ok: false, detail: failed } : { ok: true, detail: `fails before ("${firstLine(before.output, 70)}"), passes after` };
+}
+
+/**
+ * Brings a box through one step the way `labs test` does, minus proving the check can fail: its
+ * setup, its solution, then its check, which must pass. A resumed lab (lab-runner.ts) replays the
+ * steps a learner had passed with it, so the next step finds the state it builds on. Resolves with
+ * why it failed, or undefined.
+ */
+export async function replayStep(driver: SandboxDriver, boxes: Map<string, BoxHandle>, step: LabStep): Promise<string | undefined> {
+  const box = boxes.get(step.host)!;
+  try {
+    return (await runStepSetup(driver, box, step)) ?? (await solveStep(driver, box, step));
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
 }
 
 /** Runs every step of the lab in order on fresh boxes, reporting each verdict as it comes. */
@@ -56,7 +82,7 @@ export async function testLab(driver: SandboxDriver, lab: Lab, session: string, 
       const started = Date.now();
       let result: { ok: boolean; skipped?: boolean; detail: string };
       try {
-        result = await proveStep(driver, boxes, lab, step);
+        result = await proveStep(driver, boxes, step);
       } catch (err) {
         result = { ok: false, detail: `error: ${(err as Error).message}` };
       }

@@ -27,8 +27,11 @@ export class SessionChannel {
       session.onSeatNotice((notice) => socket.send({ type: 'seat', notice })),
       // Notices are errors that are never fatal (disk-nearly-full): the page shows them and goes on.
       session.onNotice((code, message) => socket.send({ type: 'error', code, message, fatal: false })),
+      // An extension moved the lifetime's end (the bar's time left and the warning follow it).
+      session.onLifetime((lifetime) => socket.send({ type: 'lifetime', ...lifetime })),
     ];
     socket.send({ type: 'session-ready', session: session.id, expiresAt: session.expiresAt, idleTimeoutMs: session.idleTimeoutMs });
+    socket.send({ type: 'lifetime', ...session.lifetime() });
     socket.send({ type: 'lab', progress: session.runner.progress() });
     // A page opened after the lab's files changed (`labs dev`) learns the open problems too.
     if (session.labChange) socket.send(session.labChange);

@@ -150,7 +150,8 @@ export class SessionManager {
     }
   }
 
-  async create(labId: string, seat?: SeatOptions): Promise<Session> {
+  /** `resumeAt`: a learner's attempt continues on this fresh box, its first `resumeAt` steps replayed (lab-runner.ts). */
+  async create(labId: string, seat?: SeatOptions, resumeAt = 0): Promise<Session> {
     if (this.stopping) throw new SessionError(503, 'stopping', 'the server is shutting down');
     const lab = this.labs().get(labId);
     if (!lab) throw new SessionError(404, 'no-such-lab', `there is no lab "${labId}"`);
@@ -187,11 +188,12 @@ export class SessionManager {
       const started = performance.now();
       boxes = pooled ? new Map([[POOL_HOSTNAME, pooled.box]]) : await createLabBoxes(this.driver, lab, id);
       const runner = new LabRunner(lab, id, boxes, this.driver, this.store, this.log,
-        (passed, source) => this.metrics?.checks.inc({ result: passed ? 'pass' : 'fail', source }), seat?.gate);
+        (passed, source) => this.metrics?.checks.inc({ result: passed ? 'pass' : 'fail', source }), seat?.gate, resumeAt);
       await runner.start();
       const session = new Session(id, newToken(), lab, boxes, runner, this.driver, this.config.idleTimeoutMs, this.config.maxLifetimeMs,
         this.config.inputBufferKb * 1024, this.config.resizeIntervalMs);
       session.workshop = seat?.workshop;
+      if (!seat) session.allowExtensions(this.config.history.extensions, this.config.history.extendMs);
       this.byIdMap.set(id, session);
       this.byTokenKey.set(tokenKey(session.token), session);
       this.log.info({ session: id, lab: lab.id, profile: lab.profile, hosts: lab.hosts.length, pooled: Boolean(pooled) }, 'session started');

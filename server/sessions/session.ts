@@ -5,6 +5,7 @@ import type { ErrorCode, ExitReason } from '../../protocol/messages.js';
 /** Session-level notices for the learner's page, sent on the session channel (session-channel.ts). */
 export type NoticeCode = Extract<ErrorCode, 'disk-nearly-full'>;
 import type { LabChangedMessage, LabFileProblem, SessionInfo } from '../../protocol/api.js';
+import type { ExtendResponse } from '../../protocol/history.js';
 import { labContent } from '../labs/catalog.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import type { Lab } from '../labs/lab-loader.js';
@@ -14,7 +15,13 @@ import { TerminalStream } from './terminal-stream.js';
 
 export class Session {
   readonly createdAt = Date.now();
-  readonly expiresAt: number;
+  /** The maximum lifetime's end: moved on by each extension (extend()). */
+  get expiresAt(): number { return this.expiresAtMs; }
+  private expiresAtMs: number;
+  /** Extensions the learner may still ask for, and what each adds (SessionManager sets them; seats get none). */
+  private extensionsLeft = 0;
+  private extendMs = 0;
+  private readonly lifetimeListeners = new Set<(lifetime: ExtendResponse) => void>();
   private lastActivity = Date.now();
   private readonly terminals = new Map<string, TerminalStream>();
   private readonly endListeners = new Set<(reason: ExitReason) => void>();
@@ -50,7 +57,7 @@ export class Session {
     /** Client resizes are coalesced to one per this many ms. */
     private readonly resizeEveryMs?: number,
   ) {
-    this.expiresAt = this.createdAt + maxLifetimeMs;
+    this.expiresAtMs = this.createdAt + maxLifetimeMs;
     this.labNow = lab;
   }
 
@@ -214,6 +221,34 @@ export class Session {
     }
   }
 
+  // ---- lifetime: a learner may push the maximum lifetime back a few times (where the operator allows) ----
+
+  allowExtensions(count: number, eachMs: number): void {
+    this.extensionsLeft = count;
+    this.extendMs = eachMs;
+  }
+
+  lifetime(): ExtendResponse {
+    const seat = this.workshop !== undefined;
+    return { expiresAt: this.expiresAt, idleTimeoutMs: this.idleTimeoutMs, extensionsLeft: seat ? 0 : this.extensionsLeft, extendMs: this.extendMs };
+  }
+
+  /** Adds one extension to the lifetime; false when none is left (or this is a workshop seat, which lives as long as its workshop). */
+  extend(): boolean {
+    if (this.workshop !== undefined || this.extensionsLeft <= 0 || this.ended) return false;
+    this.extensionsLeft--;
+    // From the later of now and the current end: an extension asked for after "time is up" but before the sweep still gives its whole length.
+    this.expiresAtMs = Math.max(this.expiresAtMs, Date.now()) + this.extendMs;
+    const lifetime = this.lifetime();
+    for (const listener of this.lifetimeListeners) listener(lifetime);
+    return true;
+  }
+
+  onLifetime(listener: (lifetime: ExtendResponse) => void): () => void {
+    this.lifetimeListeners.add(listener);
+    return () => this.lifetimeListeners.delete(listener);
+  }
+
   onEnd(listener: (reason: ExitReason) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
@@ -223,6 +258,7 @@ export class Session {
     return {
       id: this.id, token: this.token, lab: this.lab.id, profile: this.lab.profile, terminals: this.lab.terminals.map((t) => t.id),
       createdAt: this.createdAt, expiresAt: this.expiresAt, idleTimeoutMs: this.idleTimeoutMs,
+      extensionsLeft: this.lifetime().extensionsLeft, extendMs: this.extendMs,
     };
   }
 
