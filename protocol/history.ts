@@ -62,6 +62,8 @@ export type ReplayState =
 /** The box's lifetime on the session channel: after `session-ready`, and again after each extension. */
 export interface LifetimeMessage {
   type: 'lifetime';
+  /** When the session began: its lifetime runs from here to expiresAt (how early the page warns depends on it). */
+  createdAt: number;
   expiresAt: number;
   /** A box with no browser attached is removed after this long (progress is kept). */
   idleTimeoutMs: number;

@@ -90,7 +90,7 @@ const historySchema = z.object({
   /** A running lab may be extended this many times (0: never) ... */
   extensions: z.number().int().min(0).max(10),
   /** ... by this much each. */
-  extendMs: z.number().int().min(60_000),
+  extendMs: z.number().int().min(10_000),
   /**
    * Signs proofs of completion (HMAC-SHA256). Unset: a random key kept in the state folder
    * (completion.key), made on first start. Several servers that must verify each other's proofs share one.

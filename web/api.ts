@@ -3,6 +3,7 @@ import type {
   ApiError, CreateSessionRequest, LabContent, LabListResponse, RecordingInfo, RecordingListResponse,
   RecordingRequest, SessionInfo, StepSolution,
 } from '../protocol/api.js';
+import type { CompletionResponse, ExtendResponse, HistoryResponse, NameRequest } from '../protocol/history.js';
 import type { ProfileStatusResponse } from '../protocol/preparation.js';
 import type { HandRequest, HintRequest } from '../protocol/workshops.js';
 
@@ -71,9 +72,21 @@ export async function getProfileStatus(signal?: AbortSignal): Promise<ProfileSta
   return (await res.json()) as ProfileStatusResponse;
 }
 
-/** POST /api/sessions: starts a box for the lab (can take a second or more). */
-export async function createSession(lab: string, signal?: AbortSignal): Promise<SessionInfo> {
-  const body: CreateSessionRequest = { lab };
+/** How to start a lab: `resume` continues this browser's unfinished attempt at it instead of beginning a new one. */
+export interface CreateSessionOptions {
+  resume?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * POST /api/sessions: starts a box for the lab (can take a second or more), a new attempt. With
+ * `resume`: the unfinished attempt's running box back as it is, or a fresh box that the session
+ * channel shows being brought to the step reached (LabProgress.replay); refused with 409
+ * `nothing-to-resume` or `cannot-resume` (the message says why). A bare AbortSignal is still taken.
+ */
+export async function createSession(lab: string, options: CreateSessionOptions | AbortSignal = {}): Promise<SessionInfo> {
+  const { resume, signal } = options instanceof AbortSignal ? { resume: false, signal: options } : options;
+  const body: CreateSessionRequest = resume ? { lab, resume: true } : { lab };
   const res = await request('/api/sessions', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -143,6 +156,46 @@ export async function grantControl(id: string, token: string, grant: boolean): P
 export async function getStepSolution(id: string, token: string, step: number): Promise<StepSolution> {
   const res = await request(sessionPath(id, `/steps/${step}/solution`), { method: 'POST', headers: bearer(token) });
   return (await res.json()) as StepSolution;
+}
+
+/**
+ * POST /api/sessions/:id/extend: more time before the box is removed. 409 `no-extensions` when
+ * none are left, 403 `workshop-seat` for a workshop's seat (its workshop decides).
+ */
+export async function extendSession(id: string, token: string): Promise<ExtendResponse> {
+  const res = await request(sessionPath(id, '/extend'), { method: 'POST', headers: bearer(token) });
+  return (await res.json()) as ExtendResponse;
+}
+
+// ---- this browser's history (the learner cookie names the browser) ----
+
+/** GET /api/me: this browser's attempts, newest first, and its display name. */
+export async function getHistory(signal?: AbortSignal): Promise<HistoryResponse> {
+  const res = await request('/api/me', { signal });
+  return (await res.json()) as HistoryResponse;
+}
+
+/** PUT /api/me: the display name shown on completion pages ('' clears it). */
+export async function setName(name: string): Promise<HistoryResponse> {
+  const body: NameRequest = { name };
+  const res = await request('/api/me', {
+    method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return (await res.json()) as HistoryResponse;
+}
+
+/** DELETE /api/me: erases this browser's history (attempts, name; its completions stop verifying). */
+export async function eraseHistory(): Promise<void> {
+  await request('/api/me', { method: 'DELETE' });
+}
+
+/**
+ * GET /api/completions/:token: whether this server issued the proof, and what it states. A
+ * malformed token is a 400 (`bad-token`), thrown like every failure.
+ */
+export async function getCompletion(token: string, signal?: AbortSignal): Promise<CompletionResponse> {
+  const res = await request(`/api/completions/${encodeURIComponent(token)}`, { signal });
+  return (await res.json()) as CompletionResponse;
 }
 
 // ---- recordings ----

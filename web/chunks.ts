@@ -41,6 +41,8 @@ export const pageChunks: Record<PageName, () => Promise<unknown>> = {
   'workshop-join': retrying(() => import('./pages/tl-join-page.js')),
   'workshop-dashboard': retrying(() => import('./pages/tl-dashboard-page.js')),
   'workshop-report': retrying(() => import('./pages/tl-report-page.js')),
+  progress: retrying(() => import('./pages/tl-progress-page.js')),
+  completion: retrying(() => import('./pages/tl-completion-page.js')),
 };
 
 /** `<tl-lab-page>`: the running lab (terminal, guide). */

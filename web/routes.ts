@@ -4,6 +4,8 @@ export type Route =
   | { page: 'watch' | 'embed'; share: string }
   | { page: 'recordings' }
   | { page: 'labs' }
+  | { page: 'progress' }
+  | { page: 'completion'; token: string }
   | { page: 'workshop-new' }
   | { page: 'workshop-join'; code: string }
   | { page: 'workshop-dashboard'; id: string }
@@ -21,6 +23,8 @@ const TABLE: Array<{ pattern: RegExp; route: (param: string) => Route }> = [
   { pattern: /^\/workshops\/([^/]+)\/report\/?$/, route: (id) => ({ page: 'workshop-report', id }) },
   { pattern: /^\/workshops\/([^/]+)\/?$/, route: (id) => ({ page: 'workshop-dashboard', id }) },
   { pattern: /^\/w\/([^/]+)\/?$/, route: (code) => ({ page: 'workshop-join', code: code.toUpperCase() }) },
+  { pattern: /^\/progress\/?$/, route: () => ({ page: 'progress' }) },
+  { pattern: /^\/completions\/([^/]+)\/?$/, route: (token) => ({ page: 'completion', token }) },
 ];
 
 export function routeOf(loc: { pathname: string; hash: string }): Route {
@@ -44,6 +48,8 @@ const PAGES: Record<PageName, string> = {
   'workshop-join': 'tl-join-page',
   'workshop-dashboard': 'tl-dashboard-page',
   'workshop-report': 'tl-report-page',
+  progress: 'tl-progress-page',
+  completion: 'tl-completion-page',
 };
 
 export function pageOf(route: Route): { tag: string } {
@@ -53,6 +59,7 @@ export function pageOf(route: Route): { tag: string } {
 /** Paths of the app's pages, for links. */
 export const paths = {
   labs: () => '/',
+  progress: () => '/progress',
   workshopNew: () => '/workshops/new',
   join: (code: string) => `/w/${encodeURIComponent(code)}`,
   dashboard: (id: string) => `/workshops/${encodeURIComponent(id)}`,

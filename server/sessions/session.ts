@@ -230,7 +230,7 @@ export class Session {
 
   lifetime(): ExtendResponse {
     const seat = this.workshop !== undefined;
-    return { expiresAt: this.expiresAt, idleTimeoutMs: this.idleTimeoutMs, extensionsLeft: seat ? 0 : this.extensionsLeft, extendMs: this.extendMs };
+    return { createdAt: this.createdAt, expiresAt: this.expiresAt, idleTimeoutMs: this.idleTimeoutMs, extensionsLeft: seat ? 0 : this.extensionsLeft, extendMs: this.extendMs };
   }
 
   /** Adds one extension to the lifetime; false when none is left (or this is a workshop seat, which lives as long as its workshop). */

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { html as staticHtml, unsafeStatic } from 'lit/static-html.js';
 import { RouteController } from '../controllers/route-controller.js';
-import { RECORDINGS_HREF, onLinkClick, pageOf, type PageName, type Route } from '../routes.js';
+import { RECORDINGS_HREF, onLinkClick, pageOf, paths, type PageName, type Route } from '../routes.js';
 import { loadSession } from '../session-store.js';
 import { errorText } from '../api.js';
 import { pageChunks } from '../chunks.js';
@@ -10,7 +10,7 @@ import { pageChunks } from '../chunks.js';
 import '../pages/tl-home-page.js';
 
 /**
- * The whole page: the header (brand, Labs, Recordings) and the page the address names, from the
+ * The whole page: the header (brand, Labs, Recordings, My progress) and the page the address names, from the
  * route table (web/routes.ts). Every page is its own element and takes `.route`; its chunk
  * (web/chunks.ts) is fetched when the route first names it, and the element made once it has arrived.
  * A page that changes the running lab fires `tl-session-change` so the header follows.
@@ -98,8 +98,8 @@ export class TlApp extends LitElement {
   }
 
   /**
-   * Labs and Recordings. During a lab, Recordings opens in a new tab: the lab keeps running here
-   * (this tab's session is in its sessionStorage, which a new tab does not share).
+   * Labs, Recordings and My progress. During a lab, the other pages open in a new tab: the lab
+   * keeps running here (this tab's session is in its sessionStorage, which a new tab does not share).
    */
   private renderLinks(route: Route) {
     const page = route.page;
@@ -109,11 +109,16 @@ export class TlApp extends LitElement {
         ? nothing
         : html`<a href="/" data-testid="nav-labs" aria-current=${page === 'labs' ? 'page' : nothing}
                   @click=${(ev: MouseEvent) => onLinkClick(ev, '/')}>Labs</a>`}
-      <a href=${RECORDINGS_HREF} data-testid="nav-recordings" aria-current=${page === 'recordings' ? 'page' : nothing}
-         target=${inLab ? '_blank' : nothing} rel=${inLab ? 'noopener' : nothing}
-         title=${inLab ? 'Your recordings (opens in a new tab; the lab keeps running here)' : 'Your recordings'}
-         @click=${(ev: MouseEvent) => !inLab && onLinkClick(ev, RECORDINGS_HREF)}>Recordings${inLab ? html`<span aria-hidden="true"> ↗</span>` : nothing}</a>
+      ${this.renderLink(RECORDINGS_HREF, 'recordings', 'Recordings', 'Your recordings', page, inLab)}
+      ${this.renderLink(paths.progress(), 'progress', 'My progress', 'The labs you did in this browser, and their proofs', page, inLab)}
     </nav>`;
+  }
+
+  private renderLink(href: string, target: PageName, label: string, title: string, page: PageName, inLab: boolean) {
+    return html`<a href=${href} data-testid="nav-${target}" aria-current=${page === target ? 'page' : nothing}
+       target=${inLab ? '_blank' : nothing} rel=${inLab ? 'noopener' : nothing}
+       title=${inLab ? `${title} (opens in a new tab; the lab keeps running here)` : title}
+       @click=${(ev: MouseEvent) => !inLab && onLinkClick(ev, href)}>${label}${inLab ? html`<span aria-hidden="true"> ↗</span>` : nothing}</a>`;
   }
 }
 

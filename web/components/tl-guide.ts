@@ -359,10 +359,14 @@ export class TlGuide extends LitElement {
     if (changed.has('progress')) {
       const before = changed.get('progress');
       const now = this.progress;
-      if (before && now && before.current !== now.current) {
-        // A step was done (or the lab moved on): show what comes next.
+      const replayEnded = before?.replay?.state === 'running' && now?.replay?.state !== 'running';
+      if ((before && now && before.current !== now.current) || replayEnded) {
+        // A step was done (or the lab moved on, or a continued lab reached where it was left): show what comes next.
         this.selected = undefined;
         this.actionError = '';
+        this.scrollToContent = true;
+      } else if (!before && now && now.current > 0) {
+        // Back in a lab begun earlier (a reload, a continued lab): the step to do next, in view.
         this.scrollToContent = true;
       }
       if (before && now) {
@@ -508,6 +512,8 @@ export class TlGuide extends LitElement {
     const step = lab.steps[viewing]!;
     const shown = this.hintsShown.get(viewing) ?? 0;
     const checking = this.checkBusy || (this.progress?.checking ?? false);
+    // A continued lab's earlier steps are being replayed on its fresh box: no checks run meanwhile.
+    const replaying = this.progress?.replay?.state === 'running';
     const feedback = this.progress?.feedback;
     const notYet = feedback && !feedback.passed && feedback.step === viewing ? feedback.message.trim() : '';
     return html`
@@ -520,11 +526,11 @@ export class TlGuide extends LitElement {
                 ${shown === 0 ? 'Hint' : 'Next hint'}
               </button>`
             : nothing}
-          <button class="small" data-testid="show-me" ?disabled=${this.showMeBusy || !this.progress}
+          <button class="small" data-testid="show-me" ?disabled=${this.showMeBusy || !this.progress || replaying}
                   title="Type the solution into the terminal" @click=${() => void this.showMe(viewing)}>
             ${this.showMeBusy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}Show me
           </button>
-          <button class="primary check" data-testid=${step.manual ? 'done-button' : 'check-button'} ?disabled=${checking || !this.progress}
+          <button class="primary check" data-testid=${step.manual ? 'done-button' : 'check-button'} ?disabled=${checking || !this.progress || replaying}
                   title=${step.manual ? 'This step is not checked: say you have done it' : nothing}
                   aria-busy=${step.manual ? nothing : checking ? 'true' : 'false'} @click=${() => void this.check()}>
             ${step.manual ? 'Done, next step' : checking ? html`<span class="spinner" aria-hidden="true"></span>Checking…` : 'Check'}
@@ -625,7 +631,8 @@ export class TlGuide extends LitElement {
     clearTimeout(this.foregroundTimer);
     const index = this.progress?.current ?? -1;
     const step = this.lab?.steps[index];
-    if (!step?.foreground || this.progress?.steps[index] !== 'current') return;
+    // Not while a continued lab is being replayed: the steps it passes through are done for the learner, not by them.
+    if (!step?.foreground || this.progress?.steps[index] !== 'current' || this.progress.replay?.state === 'running') return;
     const typed = this.foregroundsTyped();
     if (typed.includes(index)) return;
     if (this.typeInput({ terminal: step.terminal, text: step.foreground, interrupt: false })) {

@@ -1,8 +1,10 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { LabTerminalInfo } from '../../protocol/api.js';
+import type { LifetimeMessage } from '../../protocol/history.js';
 import { deleteSession, errorText, setHand } from '../api.js';
 import { formatTimeLeft } from '../controllers/clock-controller.js';
+import { idleNote } from '../lab/lifetime.js';
 import type { SeatState } from '../lab/seat-state.js';
 import type { StoredSession } from '../session-store.js';
 import { buttonStyles } from './shared-styles.js';
@@ -45,6 +47,8 @@ export class TlLabBar extends LitElement {
   /** The session is over: only Close remains. */
   @property({ type: Boolean }) ended = false;
   @property({ type: Number }) now = Date.now();
+  /** The box's lifetime (the session channel's `lifetime`): its idle timeout, said on the time left. */
+  @property({ attribute: false }) lifetime: LifetimeMessage | undefined;
 
   @state() private ending = false;
   @state() private handBusy = false;
@@ -52,6 +56,8 @@ export class TlLabBar extends LitElement {
 
   private async end(): Promise<void> {
     if (this.ending) return;
+    // Close lab: the session is over already, there is nothing to end on the server.
+    if (this.ended) return this.emit('tl-session-leave', { notice: '' });
     this.ending = true;
     this.error = '';
     try {
@@ -122,9 +128,14 @@ export class TlLabBar extends LitElement {
     const timeClass = left <= 0 ? 'over' : left < 5 * 60_000 ? 'low' : '';
     const testid = seat ? 'workshop-countdown' : 'time-left';
     return html`<span class="time ${timeClass}" data-testid=${testid} data-ends-at=${endsAt}
-                      title=${seat ? 'Until the end of the workshop' : 'Until this lab ends'}>
+                      title=${seat ? 'Until the end of the workshop' : this.timeTitle()}>
       ${left > 0 ? html`<strong>${formatTimeLeft(left)}</strong> left` : html`<strong>Time is up</strong>`}
     </span>`;
+  }
+
+  /** Until when, and what leaving costs: the box goes after a while without a browser, the progress stays. */
+  private timeTitle(): string {
+    return this.lifetime ? `Until this lab ends. ${idleNote(this.lifetime.idleTimeoutMs)}` : 'Until this lab ends';
   }
 
   private renderEnd() {

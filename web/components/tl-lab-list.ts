@@ -1,12 +1,16 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { LabSummary, SessionInfo } from '../../protocol/api.js';
+import type { AttemptInfo } from '../../protocol/history.js';
 import { describeProgress, notReadyMessage } from '../../protocol/preparation.js';
-import { ApiRequestError, createSession, errorText, listLabs } from '../api.js';
+import { ApiRequestError, createSession, errorText, getHistory, listLabs } from '../api.js';
 import { loadLabPage } from '../chunks.js';
+import { ClockController } from '../controllers/clock-controller.js';
 import { ProfileStatusController } from '../controllers/profile-status-controller.js';
+import { latestAttempt, resumeStep } from '../lab/attempts.js';
 import { buttonStyles } from './shared-styles.js';
 import type { TlWalkthroughDialog } from './tl-walkthrough-dialog.js';
+import './tl-lab-history.js';
 import './tl-walkthrough-dialog.js';
 
 export interface SessionStartDetail {
@@ -22,6 +26,10 @@ const PROFILE_LABEL: Record<string, string> = { shell: 'Linux shell', docker: 'D
  * (POST /api/sessions; starting the box can take a few seconds), and "Watch the walkthrough" for
  * labs that ship a recorded one. A lab whose sandbox profile is still being prepared (a first run
  * builds the kubernetes image after the server started) says so on its card, with the progress.
+ *
+ * Each card also says where this browser stands in the lab (GET /api/me, fetched with the labs; the
+ * list works without it). An unfinished attempt offers "Continue from step N" (POST /api/sessions
+ * with `resume`: a fresh box brought to that step, or its box still running) and "Start over".
  *
  * @fires tl-session-start - `CustomEvent<{session, lab}>` once a session was created for a lab.
  */
@@ -136,13 +144,19 @@ export class TlLabList extends LitElement {
   @property() autostart = '';
 
   @state() private labs: LabSummary[] | undefined;
+  /** This browser's attempts, newest first; undefined when GET /api/me failed (the cards then say nothing of it). */
+  @state() private attempts: AttemptInfo[] | undefined;
   @state() private loadError = '';
   /** Id of the lab whose box is starting. */
   @state() private starting: string | undefined;
+  /** The start under way continues the unfinished attempt. */
+  @state() private resuming = false;
   @state() private startError: { lab: string; message: string } | undefined;
 
   private loading: AbortController | undefined;
   private readonly profiles = new ProfileStatusController(this);
+  /** "5 min ago" on the cards moves on once a minute. */
+  private readonly clock = new ClockController(this, 60_000);
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -162,8 +176,16 @@ export class TlLabList extends LitElement {
     this.loading = loading;
     this.loadError = '';
     try {
-      const { labs } = await listLabs(loading.signal);
+      // Together, so a card does not offer Start and then, a moment later, Continue; the history is not needed to start a lab.
+      const [{ labs }, history] = await Promise.all([
+        listLabs(loading.signal),
+        getHistory(loading.signal).catch((err: unknown) => {
+          if (!loading.signal.aborted) console.warn('termlab: cannot load your history:', errorText(err));
+          return undefined;
+        }),
+      ]);
       this.labs = labs;
+      this.attempts = history?.attempts;
       const wanted = this.autostart && labs.find((l) => l.id === this.autostart);
       this.autostart = '';
       if (wanted) void this.start(wanted);
@@ -175,14 +197,16 @@ export class TlLabList extends LitElement {
     }
   }
 
-  private async start(lab: LabSummary): Promise<void> {
+  /** Start (a new attempt: "Start", "Start over", "Start again") or, with `resume`, continue the unfinished one. */
+  private async start(lab: LabSummary, resume = false): Promise<void> {
     if (this.starting) return;
     this.starting = lab.id;
+    this.resuming = resume;
     this.startError = undefined;
     // The lab page's code (xterm.js, the guide) comes while the box starts, not after it.
     void loadLabPage().catch(() => { /* tl-app says so if it still fails when the page is shown */ });
     try {
-      const session = await createSession(lab.id);
+      const session = await createSession(lab.id, { resume });
       this.dispatchEvent(new CustomEvent<SessionStartDetail>('tl-session-start', {
         detail: { session, lab }, bubbles: true, composed: true,
       }));
@@ -190,9 +214,18 @@ export class TlLabList extends LitElement {
       this.startError = { lab: lab.id, message: errorText(err) };
       // Refused because its sandbox is not ready: the card shows the progress from now on.
       if (err instanceof ApiRequestError && (err.code === 'preparing' || err.code === 'preparation-failed')) this.profiles.refresh();
+      // The attempt cannot be continued after all (the lab changed...): the card learns why and offers to start over.
+      if (err instanceof ApiRequestError && (err.code === 'nothing-to-resume' || err.code === 'cannot-resume')) void this.reloadHistory();
     } finally {
       this.starting = undefined;
+      this.resuming = false;
     }
+  }
+
+  private async reloadHistory(): Promise<void> {
+    try {
+      this.attempts = (await getHistory()).attempts;
+    } catch { /* the card keeps what it said */ }
   }
 
   protected override render() {
@@ -227,14 +260,12 @@ export class TlLabList extends LitElement {
           ${lab.difficulty ? html`<li>${lab.difficulty}</li>` : nothing}
           ${lab.tags.map((tag) => html`<li>${tag}</li>`)}
         </ul>
+        <tl-lab-history .lab=${lab.id} .attempts=${this.attempts} .now=${this.clock.now}></tl-lab-history>
         ${error ? html`<div class="error" role="alert" data-testid="start-error">${error}</div>` : nothing}
         ${this.renderNotReady(lab)}
         <div class="actions">
-          <button class="primary" data-testid="start-${lab.id}" aria-busy=${busy ? 'true' : 'false'}
-                  ?disabled=${this.starting !== undefined || notReady !== undefined} @click=${() => this.start(lab)}>
-            ${busy ? html`<span class="spinner" aria-hidden="true"></span>Starting…` : notReady ? 'Not ready yet' : 'Start'}
-          </button>
-          ${busy ? html`<span class="hint">Preparing your sandbox…</span>` : nothing}
+          ${this.renderStart(lab)}
+          ${busy ? html`<span class="hint">${this.resuming ? 'Taking you back to where you left off…' : 'Preparing your sandbox…'}</span>` : nothing}
           ${lab.walkthrough && !busy
             ? html`<button class="small" data-testid="watch-walkthrough" title="Watch a recorded run through this lab"
                            @click=${() => void this.renderRoot.querySelector<TlWalkthroughDialog>('tl-walkthrough-dialog')?.show(lab)}>
@@ -244,6 +275,39 @@ export class TlLabList extends LitElement {
         </div>
       </li>
     `;
+  }
+
+  /**
+   * Start, or for an unfinished attempt that can be continued "Continue from step N" first and
+   * "Start over" beside it (`start-<lab>` is always the plain start: a new attempt).
+   */
+  private renderStart(lab: LabSummary) {
+    const attempt = this.attempts && latestAttempt(this.attempts, lab.id);
+    const resumable = attempt?.state === 'in-progress' && attempt.resume !== undefined && attempt.resume.problem === undefined;
+    const start = this.renderStartButton(lab, attempt, resumable);
+    return resumable ? html`${this.renderContinueButton(lab, attempt!)}${start}` : start;
+  }
+
+  private renderStartButton(lab: LabSummary, attempt: AttemptInfo | undefined, secondary: boolean) {
+    const busy = this.starting === lab.id && !this.resuming;
+    const notReady = this.profiles.status(lab.profile) !== undefined;
+    const label = notReady ? 'Not ready yet'
+      : attempt?.state === 'in-progress' ? 'Start over' : attempt?.state === 'finished' ? 'Start again' : 'Start';
+    return html`<button class=${secondary ? '' : 'primary'} data-testid="start-${lab.id}" aria-busy=${busy ? 'true' : 'false'}
+        ?disabled=${this.starting !== undefined || notReady} @click=${() => this.start(lab)}
+        title=${attempt?.state === 'in-progress' ? 'Begin this lab again from step 1 on a fresh box' : nothing}>
+      ${busy ? html`<span class="spinner" aria-hidden="true"></span>Starting…` : label}</button>`;
+  }
+
+  /** A box still running is taken back as it is; otherwise a fresh one is brought to where the learner left off. */
+  private renderContinueButton(lab: LabSummary, attempt: AttemptInfo) {
+    const busy = this.starting === lab.id && this.resuming;
+    const notReady = this.profiles.status(lab.profile) !== undefined;
+    const label = notReady ? 'Not ready yet' : attempt.live ? 'Continue' : `Continue from step ${resumeStep(attempt)}`;
+    return html`<button class="primary" data-testid="continue-${lab.id}" aria-busy=${busy ? 'true' : 'false'}
+        ?disabled=${this.starting !== undefined || notReady} @click=${() => this.start(lab, true)}
+        title=${attempt.live ? 'Your box is still running: back to it as you left it' : 'A fresh box, brought to where you left off'}>
+      ${busy ? html`<span class="spinner" aria-hidden="true"></span>Continuing…` : label}</button>`;
   }
 
   /** The lab's sandbox is still being prepared, or preparing it failed: what, how far, what to do. */

@@ -1,6 +1,6 @@
 // The session's one channel (protocol/messages.ts, Channel 'session'): lab progress (`lab`),
-// workshop notices (`seat`) and, under `labs dev`, live reload's `lab-changed` (protocol/api.ts)
-// for the whole session, whatever terminals it has. The page follows
+// workshop notices (`seat`), the box's lifetime (`lifetime`, protocol/history.ts) and, under
+// `labs dev`, live reload's `lab-changed` (protocol/api.ts) for the whole session, whatever terminals it has. The page follows
 // this channel only: one source of truth, shared with the instructor's dashboard.
 //
 // A Lit reactive controller: it opens the socket when the host enters the document and closes it
@@ -8,6 +8,7 @@
 // as the session lives.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { LabChangedMessage, LabProgress, SessionChannelMessage } from '../../protocol/api.js';
+import type { LifetimeMessage } from '../../protocol/history.js';
 import { PROTOCOL_VERSION, type ExitReason, type HelloMessage, type SessionReadyMessage } from '../../protocol/messages.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import { ProtocolSocket, isSessionGoneClose, type Backoff } from '../terminal/protocol-socket.js';
@@ -22,6 +23,8 @@ export interface SessionChannelOptions {
   /** Live reload (`labs dev` only): the lab's files changed; show the new content and problems, keep the terminals. */
   onLabChanged?(change: LabChangedMessage): void;
   onReady?(ready: SessionReadyMessage): void;
+  /** When the box goes and whether it may be extended: right after `session-ready`, and after each extension. */
+  onLifetime?(lifetime: LifetimeMessage): void;
   /** A notice about the session that is not fatal (disk-nearly-full...), in words for people. */
   onNotice?(message: string): void;
   /** The session is over (exit, or the server no longer knows the token). */
@@ -112,6 +115,10 @@ export class SessionChannel implements ReactiveController {
         return;
       case 'lab-changed':
         this.options.onLabChanged?.(msg);
+        this.host.requestUpdate();
+        return;
+      case 'lifetime':
+        this.options.onLifetime?.(msg);
         this.host.requestUpdate();
         return;
       case 'exit':

@@ -2,12 +2,14 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
 import type { LabChangedMessage, LabContent, LabFileProblem, LabProgress, LabTerminalInfo } from '../../protocol/api.js';
+import type { ExtendResponse, LifetimeMessage } from '../../protocol/history.js';
 import type { JoinResponse, SeatNotice, WorkshopJoinInfo } from '../../protocol/workshops.js';
 import { ApiRequestError, errorText, getLab, listLabs } from '../api.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { SplitterController } from '../controllers/splitter-controller.js';
 import { applySeatNotice, type SeatState } from '../lab/seat-state.js';
 import { SessionChannel } from '../lab/session-channel.js';
+import { startOver } from '../lab/start-over.js';
 import { clearSession, type StoredSession } from '../session-store.js';
 import { getJoinInfo, joinWorkshop, nextLab } from '../workshop-api.js';
 import { buttonStyles } from '../components/shared-styles.js';
@@ -18,6 +20,8 @@ import type { TlReadyEvent, TlStatusChangeEvent } from '../components/tl-termina
 import '../components/tl-guide.js';
 import '../components/tl-lab-bar.js';
 import '../components/tl-lab-terminals.js';
+import '../components/tl-lifetime.js';
+import '../components/tl-replay-status.js';
 import '../components/tl-seat-notices.js';
 
 export type { TlSessionLeaveEvent } from '../components/tl-lab-bar.js';
@@ -29,6 +33,9 @@ const NOTICE_MS = 10_000;
 
 const WORKSHOP_ENDED = 'The workshop has ended. Thank you for taking part!';
 
+/** A box that stopped by itself leaves the learner's place in the lab kept (their history): the lab list continues it. */
+const PROGRESS_KEPT = 'Your progress is kept: continue the lab from the list of labs.';
+
 /** Why a seat's session ended, when it was not the instructor's reset (those end with `ended`). */
 const BOX_STOPPED: ReadonlySet<string> = new Set(['idle-timeout', 'max-lifetime', 'shell-exited', 'box-failed']);
 
@@ -37,6 +44,9 @@ const BOX_STOPPED: ReadonlySet<string> = new Set(['idle-timeout', 'max-lifetime'
  * a workshop's notices, the guide on the left and the terminals on the right, split by a draggable bar.
  *
  * Progress and workshop notices come from the session channel only (web/lab/session-channel.ts).
+ * A continued lab shows its fresh box being brought to where the learner left off (progress.replay),
+ * and "Start over" when that fails; the box's lifetime (`lifetime`) warns before it ends and offers
+ * to extend it.
  *
  * A workshop seat outlives its sessions: when the instructor resets the seat (a new box) the old
  * session ends, and the page joins the workshop again to reach the seat's new session; "Next lab"
@@ -107,6 +117,11 @@ export class TlLabPage extends LitElement {
   @state() private nextLab: NextLabOffer | undefined;
   /** The session ended while the page was moving the seat on (it then joins again if moving on fails). */
   private endedWhileSwitching = false;
+  /** When the box goes and whether it may be extended (the channel's `lifetime`). */
+  @state() private lifetime: LifetimeMessage | undefined;
+  /** "Start over" after a failed replay: this box is being ended and a new one started. */
+  @state() private startingOver = false;
+  @state() private startOverError = '';
 
   @query('tl-lab-terminals') private terminalsElement!: TlLabTerminals;
 
@@ -116,7 +131,8 @@ export class TlLabPage extends LitElement {
   });
   private readonly channel = new SessionChannel(this, {
     token: () => this.session?.token,
-    onProgress: (progress) => { this.progress = progress; },
+    onProgress: (progress) => this.onProgress(progress),
+    onLifetime: (lifetime) => this.onLifetime(lifetime),
     onSeatNotice: (notice) => this.onSeatNotice(notice),
     onLabChanged: (change) => this.onLabChanged(change),
     onNotice: (message) => this.showNotice(message),
@@ -138,6 +154,9 @@ export class TlLabPage extends LitElement {
       this.active = undefined;
       this.rejoining = false;
       this.endedWhileSwitching = false;
+      this.lifetime = undefined;
+      this.startingOver = false;
+      this.startOverError = '';
       if (before) this.channel.restart();
       void this.loadGuide();
       if (!sameWorkshop) {
@@ -160,6 +179,38 @@ export class TlLabPage extends LitElement {
     clearTimeout(this.noticeTimer);
   }
 
+  private onProgress(progress: LabProgress): void {
+    const replayed = this.progress?.replay?.state === 'running' && progress.replay?.state === 'done';
+    this.progress = progress;
+    if (replayed) this.showNotice(`Your box is where you left off: go on with step ${progress.current + 1}.`);
+  }
+
+  /** The box's lifetime, at the start and after each extension: the bar's time left follows (tl-home-page stores it). */
+  private onLifetime(lifetime: LifetimeMessage): void {
+    // The extension's answer and the channel's message say the same; an older one arriving last must not undo it.
+    if (this.lifetime && lifetime.expiresAt < this.lifetime.expiresAt) return;
+    this.lifetime = lifetime;
+    if (this.session.expiresAt !== lifetime.expiresAt) this.emit('tl-session-update', { ...this.session, expiresAt: lifetime.expiresAt });
+  }
+
+  /** The continued box could not be brought to where the learner left off: a fresh box for a new attempt. */
+  private async startOver(): Promise<void> {
+    if (this.startingOver) return;
+    const from = this.session;
+    this.startingOver = true;
+    this.startOverError = '';
+    try {
+      const next = await startOver(from);
+      if (this.session.id === from.id) this.emit('tl-session-update', next); // willUpdate starts over with it
+    } catch (err) {
+      if (this.session.id !== from.id) return;
+      this.startingOver = false;
+      const message = `Could not start over: ${errorText(err)}`;
+      if (!this.endedWhileSwitching) this.startOverError = message;
+      else this.showEnded(`${message}. Start the lab again from the lab list.`);
+    }
+  }
+
   /** Live reload: the guide shows the version running now; the terminals (same session, same shells) stay as they are. */
   private onLabChanged(change: LabChangedMessage): void {
     this.lab = change.content;
@@ -176,11 +227,12 @@ export class TlLabPage extends LitElement {
   /** The session is over (the channel or a terminal says so). A seat joins again unless the workshop is over. */
   private onEnded(reason: string, message: string): void {
     if (this.ended) return;
-    if (this.rejoining || this.nextLab?.busy) {
+    if (this.rejoining || this.nextLab?.busy || this.startingOver) {
       this.endedWhileSwitching = true;
       return;
     }
     if (this.session.workshop && this.seat?.phase !== 'ended') void this.rejoin(reason);
+    else if (!this.session.workshop && BOX_STOPPED.has(reason) && message) this.showEnded(`${message.charAt(0).toUpperCase()}${message.slice(1)}. ${PROGRESS_KEPT}`);
     else this.showEnded(message);
   }
 
@@ -331,7 +383,7 @@ export class TlLabPage extends LitElement {
     const session = this.session;
     const terminals = this.terminals();
     return html`
-      <tl-lab-bar .session=${session} .seat=${this.seat} .active=${this.active ?? terminals[0]} .now=${this.clock.now}
+      <tl-lab-bar .session=${session} .seat=${this.seat} .active=${this.active ?? terminals[0]} .now=${this.clock.now} .lifetime=${this.lifetime}
                   ?tabbed=${terminals.length > 1} ?ended=${this.ended !== ''}
                   @tl-hand=${(ev: CustomEvent<boolean>) => { this.seat = this.seat && { ...this.seat, hand: ev.detail }; }}
                   @tl-recordings-change=${(ev: TlRecordingsChangeEvent) => { this.recorded = new Set(ev.detail.keys()); }}></tl-lab-bar>
@@ -341,6 +393,7 @@ export class TlLabPage extends LitElement {
             Your lab session ended: taking you back to your seat…</div>`
         : nothing}
       ${this.notice ? html`<div class="banner notice" role="status" data-testid="session-notice">${this.notice}</div>` : nothing}
+      ${this.ended ? nothing : this.renderBoxState()}
       ${session.workshop
         ? html`<tl-seat-notices .session=${session.id} .token=${session.token} .seat=${this.seat} .now=${this.clock.now}
                                 .current=${this.progress?.current ?? 0}
@@ -349,6 +402,15 @@ export class TlLabPage extends LitElement {
       <main class=${this.splitter.dragging ? 'dragging' : ''} style="--guide-width: ${this.splitter.width}%">
         ${keyed(session.id, html`${this.renderGuide()}${this.renderTerminals(terminals)}`)}
       </main>`;
+  }
+
+  /** A continued box being brought to where the learner left off, and the warning before the box's lifetime ends (not for a seat: its workshop says when). */
+  private renderBoxState() {
+    const session = this.session;
+    return html`<tl-replay-status .replay=${this.progress?.replay} ?busy=${this.startingOver} .error=${this.startOverError}
+                                  @tl-start-over=${() => void this.startOver()}></tl-replay-status>
+      ${session.workshop ? nothing : html`<tl-lifetime .lifetime=${this.lifetime} .session=${session.id} .token=${session.token} .now=${this.clock.now}
+                                                       @tl-lifetime-change=${(ev: CustomEvent<ExtendResponse>) => this.onLifetime({ type: 'lifetime', ...ev.detail })}></tl-lifetime>`}`;
   }
 
   private renderGuide() {
