@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { Config } from '../server/config.js';
 import type { LabServer } from '../server/lab-server.js';
-import type { BoxHandle } from '../server/sessions/sandbox-driver.js';
+import type { BoxHandle } from '../server/sandbox/sandbox-driver.js';
 import { ensureWebBuilt, launchBrowser, startLab } from '../test/helpers/browser.js';
 import { percentile } from '../test/helpers/echo.js';
 import { testInstance, until } from '../test/helpers/lab-server.js';

@@ -92,7 +92,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   if (hosts.anyHost) log.warn('TERMLAB_ALLOWED_HOSTS has "*": any Host header is served, so DNS rebinding is not prevented');
   if (config.unsafeWeaken.length > 0) log.warn({ weakened: config.unsafeWeaken }, 'UNSAFE: TERMLAB_UNSAFE_WEAKEN turned defences off (for the security tests only)');
   const app = createApp({ config, sessions, recordings, metrics, labs: () => labs, webDir: config.webDir, log, hosts, workshops,
-    history, preparation: driver.preparation });
+    history, driver, preparation: driver.preparation });
   const server = http.createServer(app);
   const gateway = new WsGateway(sessions, config, hosts, log);
   gateway.attach(server);

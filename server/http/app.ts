@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ApiError, CreateSessionRequest, LabContent, LabListResponse, StepSolution } from '../../protocol/api.js';
 import type { ProfileStatusResponse } from '../../protocol/preparation.js';
 import type { ProfilePreparation } from '../sandbox/preparation.js';
+import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { labContent, summary, type Lab } from '../labs/catalog.js';
 import type { Logger } from '../log.js';
 import { SessionError, type SessionManager } from '../sessions/session-manager.js';
@@ -40,6 +41,8 @@ function authorised(req: Request, sessions: SessionManager): Session | undefined
 export function createApp(opts: {
   config: Config; sessions: SessionManager; recordings: RecordingService; metrics: Metrics; labs: () => Map<string, Lab>;
   webDir: string; log: Logger; hosts: HostCheck; workshops?: WorkshopService; history: HistoryService;
+  /** The sandbox layer's way into a box's ports (the port proxy's upstream). */
+  driver: Pick<SandboxDriver, 'dial'>;
   /** Profiles prepared after listening (the kubernetes image on a first run). */
   preparation?: Pick<ProfilePreparation, 'statuses' | 'status' | 'refusal'>;
 }): express.Express {
@@ -180,7 +183,7 @@ export function createApp(opts: {
     app.use(workshopRoutes({ config, workshops: opts.workshops, metrics, apiError, authorised: (req) => authorised(req, sessions) }));
   }
   app.use('/api', (_req, res) => apiError(res, 404, 'not-found', 'no such API route'));
-  app.use(PORT_PREFIX, portProxy(sessions, { harden: !config.unsafeWeaken.includes('port-proxy-headers') }));
+  app.use(PORT_PREFIX, portProxy(sessions, opts.driver, { harden: !config.unsafeWeaken.includes('port-proxy-headers') }));
   // Share and embed links are pages of the app; it reads the share id from the path.
   app.use(webFiles(opts.webDir, ['/watch/:share', '/embed/:share', '/workshops/new', '/workshops/:id', '/workshops/:id/report', '/w/:code', '/progress', '/completions/:token']));
 

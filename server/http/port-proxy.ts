@@ -13,8 +13,9 @@
 // is in the path, and relative URLs of the page keep it.
 import crypto from 'node:crypto';
 import http from 'node:http';
+import type net from 'node:net';
 import type { Request, Response } from 'express';
-import { boxAddress } from '../sandbox/driver.js';
+import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { readCookie } from './learner.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
@@ -57,7 +58,7 @@ function sameKey(session: Session, key: string): boolean {
 }
 
 /** Express handler for GET/POST/... /p/:session/:host/:port/* */
-export function portProxy(sessions: SessionManager, opts: { harden: boolean }) {
+export function portProxy(sessions: SessionManager, driver: Pick<SandboxDriver, 'dial'>, opts: { harden: boolean }) {
   return (req: Request, res: Response): void => {
     // A service worker registered from here would control every page of the app's origin under its scope.
     if (opts.harden && req.get('service-worker') === 'script') {
@@ -91,7 +92,8 @@ export function portProxy(sessions: SessionManager, opts: { harden: boolean }) {
     session.touch();
     const headers: http.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.includes(k)) headers[k] = v;
-    const upstream = http.request({ host: boxAddress(box), port, path: rest, method: req.method, headers, timeout: 15_000 }, (answer) => {
+    // The sandbox layer dials the box (its engine knows where it is); http speaks over that stream.
+    const upstream = http.request({ createConnection: () => driver.dial(box, port) as net.Socket, path: rest, method: req.method, headers, timeout: 15_000 }, (answer) => {
       const out: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(answer.headers)) {
         if (HOP_BY_HOP.includes(k) || k === 'set-cookie' || (opts.harden && originWide(k))) continue;

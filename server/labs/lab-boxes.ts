@@ -1,5 +1,5 @@
 // The boxes of one lab session: one per host, all on the session's private network.
-import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { Lab, LabFile } from './lab-loader.js';
 
 const START_TIMEOUT_MS = 120_000;

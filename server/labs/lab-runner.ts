@@ -4,7 +4,7 @@
 import type { CheckFeedback, LabProgress, StepStatus } from '../../protocol/api.js';
 import type { ReplayState } from '../../protocol/history.js';
 import type { Logger } from '../log.js';
-import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { startLab } from './lab-boxes.js';
 import { replayStep } from './lab-tester.js';
 import type { Lab } from './lab-loader.js';

@@ -1,6 +1,6 @@
 // Proves a lab on real sandboxes: for every step, its check must FAIL on the state before the step
 // and PASS after the step's solution. A check that cannot fail is a defect.
-import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { createLabBoxes, destroyLabBoxes, startLab } from './lab-boxes.js';
 import type { Lab, LabStep } from './lab-loader.js';
 

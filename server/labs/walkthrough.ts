@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CastWriter, type RecordingFormat } from '../recordings/cast-writer.js';
-import type { BoxHandle, SandboxDriver } from '../sessions/sandbox-driver.js';
+import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { PROMPT_MARKER, TerminalStream } from '../sessions/terminal-stream.js';
 import { createLabBoxes, destroyLabBoxes, startLab } from './lab-boxes.js';
 import type { Lab, LabStep } from './lab-loader.js';

@@ -1,9 +1,11 @@
-// The Docker implementation of what sessions need from sandboxes (sessions/sandbox-driver.ts).
+// The Docker implementation of the sandbox layer's interface (sandbox-driver.ts).
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { SandboxProfile } from '../../protocol/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from '../sessions/sandbox-driver.js';
+import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from './sandbox-driver.js';
 import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, KUBERNETES_NEEDS_RUNC, removeLeftovers, type Box } from './boxes.js';
 import { BtrfsBoxDisk } from './box-disk.js';
 import { engineFacts, ensureEngine, firewallIntact, installFirewall, resolveSocketPath, type EngineFacts } from './engine.js';
@@ -52,11 +54,6 @@ const BACKGROUND_PROFILES: readonly SandboxProfile[] = ['shell', 'docker', 'kube
 const RUNTIME_PROFILES: ReadonlySet<SandboxProfile> = new Set(['docker', 'kubernetes']);
 
 type DockerBox = BoxHandle & { box: Box };
-
-/** The box's address on its session network (the port proxy connects there). */
-export function boxAddress(handle: BoxHandle): string {
-  return (handle as DockerBox).box.ip;
-}
 
 /** Engine up, leftovers of a previous run removed, images built: then boxes can be made. */
 export async function createDockerDriver(config: Config, log: Logger, progress: (line: string) => void,
@@ -187,6 +184,10 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     },
     diskQuotaBytes(profile: SandboxProfile): number {
       return config.limits[profile].diskMb * 1024 * 1024;
+    },
+    dial(handle: BoxHandle, port: number): Duplex {
+      // The box's address on its session network: the host reaches it, other boxes' networks do not.
+      return net.connect({ host: (handle as DockerBox).box.ip, port });
     },
     async runScript(handle: BoxHandle, script: string, timeoutMs: number): Promise<ScriptResult> {
       const r = await execInBox(docker, handle.id, ['bash', '-c', script], { timeoutMs, maxBytes: 64 * 1024, workingDir: '/root' });

@@ -10,7 +10,7 @@ import { LabRunner } from '../labs/lab-runner.js';
 import type { ProgressStore } from '../labs/progress-store.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
+import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { Session } from './session.js';
 import { ViewTickets } from './view-tickets.js';
 

@@ -10,7 +10,7 @@ import { labContent } from '../labs/catalog.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import type { Lab } from '../labs/lab-loader.js';
 import type { LabRunner } from '../labs/lab-runner.js';
-import type { BoxHandle, SandboxDriver } from './sandbox-driver.js';
+import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
 import { TerminalStream } from './terminal-stream.js';
 
 export class Session {

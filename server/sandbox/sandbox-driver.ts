@@ -1,4 +1,7 @@
-// What sessions need from the sandbox layer. server/sandbox/driver.ts implements it on Docker.
+// What the rest of the server needs from the sandbox layer, and all it may use of it: boxes, their
+// shells, scripts run in them, their ports and disks. server/sandbox/driver.ts implements it on
+// Docker; nothing above it knows which engine is in use (a Kubernetes backend is the next one).
+import type { Duplex } from 'node:stream';
 import type { SandboxProfile } from '../../protocol/api.js';
 
 export interface BoxHandle {
@@ -41,4 +44,9 @@ export interface SandboxDriver {
   diskQuotaBytes(profile: SandboxProfile): number;
   /** Runs a bash script in the box out of band (no terminal), as root: checks, setups, solutions. */
   runScript(box: BoxHandle, script: string, timeoutMs: number): Promise<ScriptResult>;
+  /**
+   * A connection to a TCP port of the box (the port proxy's upstream), connecting as it is returned:
+   * a failure comes as the stream's `error` (ECONNREFUSED when nothing listens).
+   */
+  dial(box: BoxHandle, port: number): Duplex;
 }
