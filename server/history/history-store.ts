@@ -1,9 +1,8 @@
 // Learners' attempts at labs, in the same SQLite file as session progress and workshops (its own
 // connection): one row per attempt, one per learner who gave a name. Every table is bounded: attempts
 // per learner and lab, attempts in all, and a retention after which untouched rows go.
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.js';
 
 export type AttemptState = 'in-progress' | 'finished' | 'left';
 
@@ -43,9 +42,7 @@ export class HistoryStore {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file, { timeout: 15_000 });
-    this.db.pragma('journal_mode = WAL');
+    this.db = openDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS learners (id TEXT PRIMARY KEY, name TEXT NOT NULL, updated INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS attempts (

@@ -1,8 +1,7 @@
 // Lab progress in SQLite (better-sqlite3): each session's step states, and every check's outcome
 // with its time (what instructors' views and the time-to-green figures are built from).
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.js';
 import type { StepStatus } from '../../protocol/api.js';
 
 export interface StoredProgress { lab: string; current: number; statuses: StepStatus[] }
@@ -11,10 +10,7 @@ export class ProgressStore {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    // Workshops keep their rows in this file too: wait for a writer's lock rather than fail.
-    this.db = new Database(file, { timeout: 15_000 });
-    this.db.pragma('journal_mode = WAL');
+    this.db = openDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS progress (
         session TEXT PRIMARY KEY, lab TEXT NOT NULL, current INTEGER NOT NULL,

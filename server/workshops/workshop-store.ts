@@ -3,9 +3,8 @@
 // made them (TERMLAB_INSTANCE): servers sharing a state directory (tests, a second instance) never
 // load, warm or end each other's. Events carry a per-workshop sequence number:
 // a reconnecting dashboard asks for everything after the last one it saw.
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.js';
 import type { SeatStep, WorkshopEvent, WorkshopPhase } from '../../protocol/workshops.js';
 
 export interface WorkshopRecord {
@@ -72,12 +71,7 @@ export class WorkshopStore {
   private readonly db: Database.Database;
 
   constructor(file: string, private readonly instance: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // The progress store (and other servers' stores, in tests) write the same file: wait for
-    // their locks rather than fail; writes here are single small rows, so waits are short.
-    this.db.pragma('busy_timeout = 15000');
+    this.db = openDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS workshops (
         id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, title TEXT NOT NULL, labs TEXT NOT NULL, seats INTEGER NOT NULL,

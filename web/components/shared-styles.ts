@@ -78,6 +78,16 @@ export const buttonStyles = css`
 `;
 
 /** Rendered lab Markdown (web/lab/markdown.ts): a `div.md`, code blocks framed as `div.code`. */
+/** A running lab's banner above the guide and terminals (a continued box being prepared, the lifetime's warning): text, then its buttons. */
+export const bannerStyles = css`
+  .banner {
+    display: flex; align-items: center; flex-wrap: wrap; gap: 0.5rem 0.75rem; margin: 0.75rem 0.75rem 0;
+    padding: 0.625rem 0.875rem; border-radius: var(--tl-radius-sm); border: 1px solid var(--tl-border-strong); background: var(--tl-surface-2);
+  }
+  .banner .text { flex: 1 1 20rem; }
+  .banner .error { flex-basis: 100%; color: var(--tl-danger); }
+`;
+
 export const markdownStyles = css`
   .md {
     line-height: 1.55;

@@ -4,7 +4,7 @@ import type { ExtendResponse, LifetimeMessage } from '../../protocol/history.js'
 import { ApiRequestError, errorText, extendSession } from '../api.js';
 import { formatDuration, formatTimeLeft } from '../controllers/clock-controller.js';
 import { warnWithinMs } from '../lab/lifetime.js';
-import { buttonStyles } from './shared-styles.js';
+import { bannerStyles, buttonStyles } from './shared-styles.js';
 
 /**
  * The warning before a running lab's box is removed at the end of its lifetime (the session
@@ -14,15 +14,10 @@ import { buttonStyles } from './shared-styles.js';
  */
 @customElement('tl-lifetime')
 export class TlLifetime extends LitElement {
-  static override styles = [buttonStyles, css`
+  static override styles = [buttonStyles, bannerStyles, css`
     :host { display: block; }
-    .banner {
-      display: flex; align-items: center; flex-wrap: wrap; gap: 0.5rem 0.75rem; margin: 0.75rem 0.75rem 0;
-      padding: 0.625rem 0.875rem; border-radius: var(--tl-radius-sm); border: 1px solid var(--tl-warn); background: var(--tl-surface-2);
-    }
-    .text { flex: 1 1 20rem; }
+    .banner { border-color: var(--tl-warn); }
     .muted { color: var(--tl-muted); font-size: 0.875rem; }
-    .error { flex-basis: 100%; color: var(--tl-danger); }
   `];
 
   @property({ attribute: false }) lifetime: LifetimeMessage | undefined;

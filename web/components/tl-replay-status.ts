@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ReplayState } from '../../protocol/history.js';
-import { buttonStyles } from './shared-styles.js';
+import { bannerStyles, buttonStyles } from './shared-styles.js';
 
 /**
  * A continued lab's fresh box being brought to where the learner left off (LabProgress.replay): which
@@ -10,15 +10,10 @@ import { buttonStyles } from './shared-styles.js';
  */
 @customElement('tl-replay-status')
 export class TlReplayStatus extends LitElement {
-  static override styles = [buttonStyles, css`
+  static override styles = [buttonStyles, bannerStyles, css`
     :host { display: block; }
-    .banner {
-      display: flex; align-items: center; flex-wrap: wrap; gap: 0.5rem 0.75rem; margin: 0.75rem 0.75rem 0;
-      padding: 0.625rem 0.875rem; border-radius: var(--tl-radius-sm); border: 1px solid var(--tl-accent); background: var(--tl-surface-2);
-    }
+    .banner { border-color: var(--tl-accent); }
     .banner.failed { border-color: var(--tl-warn); }
-    .text { flex: 1 1 20rem; }
-    .error { flex-basis: 100%; color: var(--tl-danger); }
   `];
 
   @property({ attribute: false }) replay: ReplayState | undefined;
