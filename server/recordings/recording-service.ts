@@ -26,6 +26,12 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export class RecordingService {
   private readonly active = new Map<string, Active>();
+  /**
+   * Stopped recordings whose file is still being closed, by id: until their last lines (the closing
+   * marker) are flushed and their row finished, readers find them here and are served only what
+   * was flushed. A new recording of the same terminal may start meanwhile.
+   */
+  private readonly closing = new Map<string, TerminalRecorder>();
   private readonly sweeper: NodeJS.Timeout;
 
   /** `format`: the asciicast version new recordings are written in. */
@@ -81,9 +87,14 @@ export class RecordingService {
     const running = this.active.get(key);
     if (!running) return;
     this.active.delete(key);
+    this.closing.set(running.id, running.recorder);
     running.offCloser();
-    await running.recorder.stop();
-    this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes, running.recorder.stopReason);
+    try {
+      await running.recorder.stop();
+      this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes, running.recorder.stopReason);
+    } finally {
+      this.closing.delete(running.id);
+    }
   }
 
   get runningCount(): number { return this.active.size; }
@@ -98,10 +109,10 @@ export class RecordingService {
     return out;
   }
 
-  /** The running recorder with this id (tests and probes read its figures). */
+  /** The recorder with this id while it runs or its file is being closed (tests and probes read its figures). */
   recorder(id: string): TerminalRecorder | undefined {
     for (const a of this.active.values()) if (a.id === id) return a.recorder;
-    return undefined;
+    return this.closing.get(id);
   }
 
   /**
