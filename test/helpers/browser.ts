@@ -80,10 +80,25 @@ export function ensureWebBuilt(): void {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+  // Every page of every test loads the app again when Chromium aborted it (retryNavigationOnNetworkChange):
+  // a test file that makes its pages its own way must not be the one a box's bridge breaks.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on('page', retryNavigationOnNetworkChange);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (options) => {
+    const page = await newPage(options);
+    retryNavigationOnNetworkChange(page);
+    return page;
+  };
+  return browser;
 }
 
 /**
@@ -102,6 +117,8 @@ export function collectPageErrors(page: Page): string[] {
 }
 
 const NETWORK_CHANGED = 'net::ERR_NETWORK_CHANGED';
+/** Pages whose goto already retries (launchBrowser's contexts do it for every page; openPage too). */
+const retrying = new WeakSet<Page>();
 /** Loads whose failure leaves the app unable to start: it has to be loaded again. */
 const APP_LOADS = new Set(['document', 'script', 'stylesheet']);
 
@@ -113,6 +130,8 @@ const APP_LOADS = new Set(['document', 'script', 'stylesheet']);
  * the join-page tests on a busy machine).
  */
 export function retryNavigationOnNetworkChange(page: Page): void {
+  if (retrying.has(page)) return;
+  retrying.add(page);
   let aborted = false;
   page.on('requestfailed', (req) => {
     if (req.failure()?.errorText === NETWORK_CHANGED && APP_LOADS.has(req.resourceType())) aborted = true;
