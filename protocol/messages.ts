@@ -143,11 +143,16 @@ export interface BinaryFrame { kind: typeof FRAME_OUTPUT | typeof FRAME_SNAPSHOT
 
 export function encodeBinaryFrame(kind: BinaryFrame['kind'], offset: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(BINARY_HEADER_BYTES + payload.byteLength);
-  const view = new DataView(out.buffer);
+  out.set(payload, BINARY_HEADER_BYTES);
+  return writeFrameHeader(out, kind, offset);
+}
+
+/** Writes the header into the first BINARY_HEADER_BYTES of `frame`, whose payload already follows; returns `frame`. */
+export function writeFrameHeader(frame: Uint8Array, kind: BinaryFrame['kind'], offset: number): Uint8Array {
+  const view = new DataView(frame.buffer, frame.byteOffset, BINARY_HEADER_BYTES);
   view.setUint8(0, kind);
   view.setFloat64(1, offset);
-  out.set(payload, BINARY_HEADER_BYTES);
-  return out;
+  return frame;
 }
 
 /** `parts` end to end in one new array (with its own ArrayBuffer, so it can be transferred). */

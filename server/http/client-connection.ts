@@ -5,7 +5,7 @@
 // only way to a session is its token (or a view ticket that a workshop role obtained).
 import type { WebSocket, RawData } from 'ws';
 import {
-  CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, HEARTBEAT_MS, closeCodeFor, encodeBinaryFrame, errorMessage,
+  CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, HEARTBEAT_MS, closeCodeFor, encodeBinaryFrame, errorMessage, writeFrameHeader,
   type ErrorCode, type ExitReason, type ServerMessage,
 } from '../../protocol/messages.js';
 import type { SessionChannelMessage } from '../../protocol/api.js';
@@ -69,8 +69,8 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
     this.heartbeat.unref();
   }
 
-  sendOutput(offset: number, bytes: Uint8Array): void {
-    this.sendBinary(encodeBinaryFrame(FRAME_OUTPUT, offset, bytes));
+  sendOutput(offset: number, bytes: Uint8Array, frame?: Uint8Array): void {
+    this.sendBinary(frame ? writeFrameHeader(frame, FRAME_OUTPUT, offset) : encodeBinaryFrame(FRAME_OUTPUT, offset, bytes));
   }
 
   sendSnapshot(offset: number, screen: string): void {

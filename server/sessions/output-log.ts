@@ -33,18 +33,22 @@ export class OutputLog {
     return offset >= this.startOffset && offset <= this.end;
   }
 
-  /** Copies of the bytes from `offset` to the end, in pieces of at most `maxChunk` bytes. */
-  *read(offset: number, maxChunk = 64 * 1024): Generator<{ offset: number; bytes: Buffer }> {
+  /**
+   * Copies of the bytes from `offset` to the end, in pieces of at most `maxChunk` bytes. With
+   * `headroom`, each piece is copied `headroom` bytes into a buffer of its own (`block`), so that a
+   * frame's header can be written before it and the frame sent without copying the bytes again.
+   */
+  *read(offset: number, maxChunk = 64 * 1024, headroom = 0): Generator<{ offset: number; bytes: Buffer; block: Buffer }> {
     if (!this.holds(offset)) throw new RangeError(`offset ${offset} is outside the log (${this.startOffset}..${this.end})`);
     let pos = offset;
     while (pos < this.end) {
       const len = Math.min(maxChunk, this.end - pos);
       const at = pos % this.capacity;
       const first = Math.min(len, this.capacity - at);
-      const bytes = Buffer.allocUnsafe(len);
-      this.buf.copy(bytes, 0, at, at + first);
-      if (first < len) this.buf.copy(bytes, first, 0, len - first);
-      yield { offset: pos, bytes };
+      const block = Buffer.allocUnsafe(headroom + len);
+      this.buf.copy(block, headroom, at, at + first);
+      if (first < len) this.buf.copy(block, headroom + first, 0, len - first);
+      yield { offset: pos, bytes: headroom ? block.subarray(headroom) : block, block };
       pos += len;
     }
   }

@@ -2,7 +2,7 @@
 // The shell is read only as fast as the slower of the attached client and the screen mirror, so a
 // `yes` flood neither grows server memory nor floods the browser.
 import pty from 'node-pty';
-import { ACK_EVERY_BYTES, FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
+import { ACK_EVERY_BYTES, BINARY_HEADER_BYTES, FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
 import { InterruptFlush } from './interrupt-flush.js';
 import { OutputLog } from './output-log.js';
 import { INPUT_BYTES_PER_SECOND, INPUT_HIGH_WATER, calmWriteRetries, pendingInput } from './pty-input.js';
@@ -12,7 +12,11 @@ import { forgetTyping, noteTyping, othersTyping } from './typing.js';
 
 /** Where a terminal's output goes: the one WebSocket client attached to it. */
 export interface TerminalClient {
-  sendOutput(offset: number, bytes: Uint8Array): void;
+  /**
+   * `frame`, when given, is BINARY_HEADER_BYTES of room followed by `bytes` (the same memory): the
+   * client may write a frame's header there and send it whole, without copying `bytes` again.
+   */
+  sendOutput(offset: number, bytes: Uint8Array, frame?: Uint8Array): void;
   sendSnapshot(offset: number, screen: string): void;
 }
 
@@ -225,7 +229,7 @@ export class TerminalStream {
     // The previous client kept its output while the snapshot was made; from here it gets none.
     // Two attaches at once each replace the one before: every replaced client is told.
     const previous = this.client;
-    for (const { offset, bytes } of this.log.read(start)) client.sendOutput(offset, bytes);
+    for (const { offset, bytes, block } of this.log.read(start, undefined, BINARY_HEADER_BYTES)) client.sendOutput(offset, bytes, block);
     this.client = client;
     this.sent = this.log.endOffset;
     this.acked = start;
@@ -456,7 +460,7 @@ export class TerminalStream {
       void this.attach(client, this.size).finally(() => { this.resyncing = false; });
       return;
     }
-    for (const { offset, bytes } of this.log.read(this.sent, SEND_FRAME_BYTES)) client.sendOutput(offset, bytes);
+    for (const { offset, bytes, block } of this.log.read(this.sent, SEND_FRAME_BYTES, BINARY_HEADER_BYTES)) client.sendOutput(offset, bytes, block);
     this.sent = this.log.endOffset;
     this.updateFlow();
   }
@@ -474,16 +478,34 @@ export class TerminalStream {
     setTimeout(() => { this.throttled = false; if (!this.disposed) this.updateFlow(); }, Math.ceil(waitMs)).unref();
   }
 
+  /**
+   * Counts prompt markers in the output. The chunk is searched where it lies, and only the seam
+   * (the previous chunk's tail and this one's first bytes) is joined: joining the whole chunk to
+   * the tail copied every byte of a flood once more.
+   */
   private watchForPrompt(chunk: Buffer): void {
-    const window = this.markerTail.length ? Buffer.concat([this.markerTail, chunk]) : chunk;
+    const keep = PROMPT_MARKER.length - 1;
     let found = 0;
     let end = 0;
-    for (let at = window.indexOf(PROMPT_MARKER); at >= 0; at = window.indexOf(PROMPT_MARKER, end)) {
+    if (this.markerTail.length) {
+      const seam = Buffer.concat([this.markerTail, chunk.subarray(0, keep)]);
+      const at = seam.indexOf(PROMPT_MARKER);
+      // The tail holds no whole marker, so one found here is cut by the chunk's start.
+      if (at >= 0) {
+        found++;
+        end = at + PROMPT_MARKER.length - this.markerTail.length;
+      } else if (chunk.length < keep) {
+        // A chunk this short may leave part of a marker in the old tail: keep the seam's end.
+        this.markerTail = seam.subarray(Math.max(0, seam.length - keep));
+        return;
+      }
+    }
+    for (let at = chunk.indexOf(PROMPT_MARKER, end); at >= 0; at = chunk.indexOf(PROMPT_MARKER, end)) {
       found++;
       end = at + PROMPT_MARKER.length;
     }
     // Keep what could be the start of a marker cut off by the chunk's end (never a seen one).
-    this.markerTail = Buffer.from(window.subarray(Math.max(end, window.length - (PROMPT_MARKER.length - 1))));
+    this.markerTail = Buffer.from(chunk.subarray(Math.max(end, chunk.length - keep)));
     for (let i = 0; i < found; i++) {
       if (++this.prompts === 1) continue;
       for (const listener of this.commandListeners) listener();

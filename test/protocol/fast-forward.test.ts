@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
-import { fastForward, skippablePrefix, skipState } from '../../protocol/fast-forward.js';
+import { couldSkip, fastForward, skippablePrefix, skipState } from '../../protocol/fast-forward.js';
 
 const COLS = 80;
 const ROWS = 24;
@@ -106,4 +106,13 @@ test('the state is read from this xterm.js version\'s internals (a later version
   assert.equal(skipState(term as never).ground, false, 'inside an OSC string');
   await write(term, '\x07\x1b[3;10r');
   assert.deepEqual(skipState(term as never), { rows: ROWS, ground: true, defaultMargins: false });
+});
+
+test('couldSkip is the cheap first test: too few lines is false, and whatever skippablePrefix skips passes it', () => {
+  const long = bytes(lines(SCROLLBACK + 2 * ROWS - 1, (i) => `${i} ${'a'.repeat(300)}`));
+  assert.equal(couldSkip(long, ROWS, SCROLLBACK), false);
+  assert.equal(skippablePrefix(long, ROWS, SCROLLBACK), 0);
+  const short = bytes(lines(2000));
+  assert.equal(couldSkip(short, ROWS, SCROLLBACK), true);
+  assert.ok(skippablePrefix(short, ROWS, SCROLLBACK) > 0);
 });

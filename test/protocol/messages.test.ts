@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, MAX_COLS, closeCodeFor, decodeBinaryFrame, encodeBinaryFrame, errorMessage,
+  BINARY_HEADER_BYTES, CLOSE, FRAME_OUTPUT, FRAME_SNAPSHOT, MAX_COLS, closeCodeFor, decodeBinaryFrame, encodeBinaryFrame, errorMessage,
+  writeFrameHeader,
 } from '../../protocol/messages.js';
 import { parseClientMessage } from '../../protocol/validate.js';
 
@@ -79,4 +80,15 @@ test('fatal errors are marked fatal, others not', () => {
   assert.equal(errorMessage('read-only').fatal, false, 'a viewer that types is told, and keeps watching');
   assert.equal(errorMessage('too-slow').fatal, true);
   assert.equal(closeCodeFor('too-slow'), CLOSE.tooSlow);
+});
+
+test('a header written in front of a payload already in place makes the same frame, inside a larger buffer too', () => {
+  const payload = new TextEncoder().encode('output');
+  const shared = new Uint8Array(64).fill(0xee);
+  const frame = shared.subarray(20, 20 + BINARY_HEADER_BYTES + payload.length);
+  frame.set(payload, BINARY_HEADER_BYTES);
+  assert.equal(writeFrameHeader(frame, FRAME_OUTPUT, 12345), frame);
+  assert.deepEqual(frame, encodeBinaryFrame(FRAME_OUTPUT, 12345, payload));
+  assert.equal(shared[19], 0xee);
+  assert.equal(shared[20 + frame.length], 0xee);
 });

@@ -32,3 +32,15 @@ test('read yields pieces with their offsets', () => {
   assert.deepEqual(pieces, [[0, 10], [10, 10], [20, 5]]);
   assert.deepEqual([...log.read(25)], []);
 });
+
+test('a read with headroom copies each piece once, after room for a frame header', () => {
+  const log = new OutputLog(8);
+  log.append(Buffer.from('abcdef'));
+  log.append(Buffer.from('ghij'));
+  const pieces = [...log.read(3, 4, 9)];
+  assert.deepEqual(pieces.map((c) => [c.offset, c.bytes.toString(), c.block.length]), [[3, 'defg', 13], [7, 'hij', 12]]);
+  for (const { bytes, block } of pieces) {
+    assert.equal(bytes.buffer, block.buffer);
+    assert.equal(bytes.byteOffset, block.byteOffset + 9);
+  }
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { FLOW_HIGH_WATER } from '../../../protocol/messages.js';
-import { CONTENDED_OUTPUT_BYTES_PER_S, TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
+import { CONTENDED_OUTPUT_BYTES_PER_S, PROMPT_MARKER, TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
 
 class Collector implements TerminalClient {
   chunks: Array<{ offset: number; bytes: Buffer }> = [];
@@ -176,4 +176,20 @@ test('exit starts a new shell in the same stream', async () => {
   await until('new shell answers', () => c.text.includes('again-25'));
   assert.equal(t.hasExited, false);
   t.dispose();
+});
+
+test('prompt markers are counted however the output is cut, a marker split across reads too', () => {
+  const t = track(new TerminalStream({ argv: ['sleep', '30'], cols: 80, rows: 24 }));
+  let commands = 0;
+  t.onCommandDone(() => commands++);
+  // Output as the pty would hand it over, cut at every size (the shell's own output is ignored here).
+  const take = (t as unknown as { onData(chunk: Buffer): void }).onData.bind(t);
+  const prompt = (rest: string) => Buffer.concat([PROMPT_MARKER, Buffer.from(`\x07${rest}`)]);
+  const output = Buffer.concat([prompt('$ ls\r\nfile\r\n'), Buffer.from('\x1b]6973;promp'), prompt('$ '), PROMPT_MARKER, prompt('$ x')]);
+  const sizes = [1, 2, 3, 7, PROMPT_MARKER.length - 1, PROMPT_MARKER.length, PROMPT_MARKER.length + 1, 64];
+  for (const size of sizes) {
+    for (let at = 0; at < output.length; at += size) take(output.subarray(at, at + size));
+  }
+  // Four markers each time; the shell's first prompt follows no command.
+  assert.equal(commands, 4 * sizes.length - 1);
 });
