@@ -125,7 +125,8 @@ async function benchMany(n: number, rounds: number): Promise<void> {
   }
 }
 
-function rssOf(pid: number): number {
+function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
 }
@@ -181,6 +182,7 @@ async function benchMemory(lab: string, n: number): Promise<void> {
     global.gc?.();
     const serverPerSession = (process.memoryUsage().rss - rssBefore) / n;
     const boxes = await Promise.all(sessions.map((s) => boxMemory(srv.driver.docker, srv.sessions.byId(s.id)!.box.id)));
+    // The Docker backend's shells are local `docker exec` processes: their memory counts too.
     const ptys = sessions.map((s) => rssOf(srv.sessions.byId(s.id)!.existingTerminals()[0]!.pid));
     const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     const profile = srv.sessions.byId(sessions[0]!.id)!.box.profile;

@@ -103,7 +103,8 @@ class Take {
   async run(): Promise<boolean> {
     const { width: cols, height: rows } = this.size;
     for (const t of this.lab.terminals) {
-      const stream = new TerminalStream({ argv: this.driver.shellArgv(this.boxes.get(t.host)!), cols, rows });
+      const box = this.boxes.get(t.host)!;
+      const stream = new TerminalStream({ shell: (size) => this.driver.openShell(box, size), cols, rows });
       this.terminals.set(t.id, stream);
       this.disposers.push(stream.onOutput((_offset, bytes) => { if (this.active === t.id) this.writer.output(bytes); }));
     }

@@ -5,7 +5,8 @@ import type Docker from 'dockerode';
 import type { SandboxProfile } from '../../protocol/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { BoxHandle, BoxRequest, SandboxDriver, ScriptResult } from './sandbox-driver.js';
+import type { BoxHandle, BoxRequest, BoxShell, SandboxDriver, ScriptResult } from './sandbox-driver.js';
+import { ptyShell } from './pty-shell.js';
 import { boxWritableBytes, createBox, destroyBox, execArgv, execInBox, KUBERNETES_NEEDS_RUNC, removeLeftovers, type Box } from './boxes.js';
 import { BtrfsBoxDisk } from './box-disk.js';
 import { engineFacts, ensureEngine, firewallIntact, installFirewall, resolveSocketPath, type EngineFacts } from './engine.js';
@@ -24,6 +25,8 @@ export interface DockerDriver extends SandboxDriver {
   /** Starts preparing the profiles that were not ready at start (the server calls it once it listens). */
   prepareInBackground(): void;
   removeLeftovers(): Promise<void>;
+  /** The `docker exec -it` argv a shell of the box runs as (the bench points WeTTY at it). */
+  shellArgv(box: BoxHandle): string[];
 }
 
 export interface DriverOptions {
@@ -173,6 +176,9 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     },
     shellArgv(handle: BoxHandle): string[] {
       return execArgv(socketPath, handle.id);
+    },
+    openShell(handle: BoxHandle, size: { cols: number; rows: number }): BoxShell {
+      return ptyShell(execArgv(socketPath, handle.id), size);
     },
     async writableBytes(handle: BoxHandle): Promise<number> {
       // The kernel's count when it keeps one (box-disk.ts: cheap, and what the cap counts),

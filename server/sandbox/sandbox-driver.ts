@@ -24,11 +24,29 @@ export interface ScriptResult {
   timedOut: boolean;
 }
 
+/** An interactive shell in a box, on a terminal: what a terminal stream reads, writes, resizes and holds back. */
+export interface BoxShell {
+  /** The local process holding the shell's end, when there is one (the bench reads its memory). */
+  readonly pid?: number;
+  /** Output as the terminal wrote it. */
+  onData(listener: (data: Buffer) => void): void;
+  /** The shell ended (the learner typed `exit`, or the box went). */
+  onExit(listener: (exitCode: number) => void): void;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  /** Stops reading the shell's output (flow control: the shell then blocks on a full terminal), and reads it again. */
+  pause(): void;
+  resume(): void;
+  /** Input written that the shell has not taken yet, in bytes (bounded by the caller). */
+  readonly pendingInput: number;
+  kill(): void;
+}
+
 export interface SandboxDriver {
   create(request: BoxRequest): Promise<BoxHandle>;
   destroy(box: BoxHandle): Promise<void>;
-  /** argv that opens an interactive login shell in the box (run under a pty). */
-  shellArgv(box: BoxHandle): string[];
+  /** Opens an interactive login shell in the box on a terminal of this size. */
+  openShell(box: BoxHandle, size: { cols: number; rows: number }): BoxShell;
   /** Why boxes of this profile cannot be made now (engine without remapping, firewall missing), or undefined. */
   available(profile: SandboxProfile): string | undefined;
   /** Re-checks what isolates boxes from the host and each other (the sweeper calls it); restores it if it can. */

@@ -109,7 +109,8 @@ export class Session {
     if (!stream) {
       const spec = this.lab.terminals.find((t) => t.id === id);
       if (!spec) throw new Error(`no terminal ${id}`);
-      stream = new TerminalStream({ argv: this.driver.shellArgv(this.boxes.get(spec.host)!), ...size, respawn: true,
+      const box = this.boxes.get(spec.host)!;
+      stream = new TerminalStream({ shell: (at) => this.driver.openShell(box, at), ...size, respawn: true,
         inputHighWater: this.inputHighWater, resizeEveryMs: this.resizeEveryMs });
       stream.onExit(() => void this.end('box-failed'));
       // Each finished command is a moment to check the current step.

@@ -1,11 +1,11 @@
 // One shell in a box, seen through a pty: sequenced output, replay on reconnect, and flow control.
 // The shell is read only as fast as the slower of the attached client and the screen mirror, so a
 // `yes` flood neither grows server memory nor floods the browser.
-import pty from 'node-pty';
 import { ACK_EVERY_BYTES, BINARY_HEADER_BYTES, FLOW_HIGH_WATER, FLOW_LOW_WATER } from '../../protocol/messages.js';
 import { InterruptFlush } from './interrupt-flush.js';
 import { OutputLog } from './output-log.js';
-import { INPUT_BYTES_PER_SECOND, INPUT_HIGH_WATER, calmWriteRetries, pendingInput } from './pty-input.js';
+import { INPUT_BYTES_PER_SECOND, INPUT_HIGH_WATER } from '../sandbox/pty-input.js';
+import type { BoxShell } from '../sandbox/sandbox-driver.js';
 import { ScreenMirror } from './screen-mirror.js';
 import { TokenBucket } from './token-bucket.js';
 import { forgetTyping, noteTyping, othersTyping } from './typing.js';
@@ -21,10 +21,10 @@ export interface TerminalClient {
 }
 
 export interface TerminalStreamOptions {
-  argv: string[];
+  /** Opens the shell (again, when it exited and `respawn` is set) at the terminal's size: the sandbox layer's openShell. */
+  shell: (size: { cols: number; rows: number }) => BoxShell;
   cols: number;
   rows: number;
-  env?: Record<string, string>;
   /** Bytes of output kept for replay. */
   logBytes?: number;
   scrollback?: number;
@@ -67,7 +67,7 @@ export type OutputListener = (offset: number, bytes: Uint8Array) => void;
 export const PROMPT_MARKER = Buffer.from('\x1b]6973;prompt;');
 
 export class TerminalStream {
-  private proc: pty.IPty;
+  private proc: BoxShell;
   private spawnedAt = 0;
   private droppedInput = 0;
   private throttled = false;
@@ -122,21 +122,12 @@ export class TerminalStream {
     this.addPressure(() => this.mirror.pending, this.log.capacity / 2, this.log.capacity / 4);
   }
 
-  private spawn(): pty.IPty {
-    const [file, ...args] = this.opts.argv;
-    if (!file) throw new Error('TerminalStream needs a command');
-    const proc = pty.spawn(file, args, {
-      name: 'xterm-256color',
-      cols: this.cols,
-      rows: this.rows,
-      encoding: null,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.opts.env },
-    } as pty.IPtyForkOptions);
+  private spawn(): BoxShell {
+    const proc = this.opts.shell({ cols: this.cols, rows: this.rows });
     this.spawnedAt = Date.now();
-    calmWriteRetries(proc);
     this.prompts = 0;
-    proc.onData((data) => { if (this.proc === proc) this.onData(data as unknown as Buffer); });
-    proc.onExit(({ exitCode }) => { if (this.proc === proc) this.onProcExit(exitCode); });
+    proc.onData((data) => { if (this.proc === proc) this.onData(data); });
+    proc.onExit((exitCode) => { if (this.proc === proc) this.onProcExit(exitCode); });
     return proc;
   }
 
@@ -158,7 +149,8 @@ export class TerminalStream {
   get size(): { cols: number; rows: number } { return { cols: this.cols, rows: this.rows }; }
   get isPaused(): boolean { return this.paused; }
   get hasExited(): boolean { return this.exited; }
-  get pid(): number { return this.proc.pid; }
+  /** The local process holding the shell's end, when there is one (the bench reads its memory). */
+  get pid(): number | undefined { return this.proc.pid; }
 
   /** Every output chunk, in order, whether or not a client is attached (recordings use this). */
   onOutput(listener: OutputListener): () => void {
@@ -279,7 +271,7 @@ export class TerminalStream {
 
   /**
    * Types `data` into the shell. False when it was dropped because the shell has not taken the
-   * input before it (pty-input.ts): the caller tells the learner.
+   * input before it (server/sandbox/pty-input.ts): the caller tells the learner.
    */
   write(data: string): boolean {
     const r = this.offer(data);
@@ -295,7 +287,7 @@ export class TerminalStream {
    */
   offer(data: string): 'taken' | 'later' | 'dropped' {
     if (this.exited) return 'taken';
-    if (pendingInput(this.proc) > this.inputHighWater || data.length > this.inputHighWater) {
+    if (this.proc.pendingInput > this.inputHighWater || data.length > this.inputHighWater) {
       this.droppedInput += data.length;
       return 'dropped';
     }
@@ -319,7 +311,7 @@ export class TerminalStream {
   }
 
   /** Bytes typed that the shell has not taken yet. */
-  get pendingInput(): number { return pendingInput(this.proc); }
+  get pendingInput(): number { return this.proc.pendingInput; }
   get inputHighWater(): number { return this.opts.inputHighWater ?? INPUT_HIGH_WATER; }
   /** Characters of input dropped so far because the shell was not reading. */
   get inputDropped(): number { return this.droppedInput; }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { FLOW_HIGH_WATER } from '../../../protocol/messages.js';
 import { CONTENDED_OUTPUT_BYTES_PER_S, PROMPT_MARKER, TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
+import { ptyShell } from '../../../server/sandbox/pty-shell.js';
 
 class Collector implements TerminalClient {
   chunks: Array<{ offset: number; bytes: Buffer }> = [];
@@ -25,7 +26,7 @@ const live: TerminalStream[] = [];
 afterEach(() => { live.splice(0).forEach((t) => t.dispose()); });
 
 function shell(): TerminalStream {
-  return track(new TerminalStream({ argv: ['bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: '$ ', TERM: 'xterm-256color' } }));
+  return track(new TerminalStream({ shell: (size) => ptyShell(['bash', '--norc', '--noprofile', '-i'], size, { PS1: '$ ', TERM: 'xterm-256color' }), cols: 80, rows: 24 }));
 }
 
 function track(t: TerminalStream): TerminalStream {
@@ -113,7 +114,7 @@ test('a flood is held to the contended rate while another terminal is typed into
 });
 
 test('a client whose next bytes have left a tiny log gets the screen again and then the output after it', async () => {
-  const t = track(new TerminalStream({ argv: ['bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: '$ ', TERM: 'xterm-256color' }, logBytes: 8 * 1024 }));
+  const t = track(new TerminalStream({ shell: (size) => ptyShell(['bash', '--norc', '--noprofile', '-i'], size, { PS1: '$ ', TERM: 'xterm-256color' }), cols: 80, rows: 24, logBytes: 8 * 1024 }));
   const c = new Acker();
   c.stream = t;
   const snapshots: Array<{ offset: number }> = [];
@@ -166,7 +167,7 @@ test('resume replays exactly the bytes after the given offset; a fresh client ge
 });
 
 test('exit starts a new shell in the same stream', async () => {
-  const t = track(new TerminalStream({ argv: ['bash', '--norc', '--noprofile', '-i'], cols: 80, rows: 24, env: { PS1: '$ ' }, respawn: true }));
+  const t = track(new TerminalStream({ shell: (size) => ptyShell(['bash', '--norc', '--noprofile', '-i'], size, { PS1: '$ ' }), cols: 80, rows: 24, respawn: true }));
   const c = new Collector();
   await t.attach(c, { cols: 80, rows: 24 });
   await new Promise((r) => setTimeout(r, 2100)); // not a "quick exit"
@@ -179,7 +180,7 @@ test('exit starts a new shell in the same stream', async () => {
 });
 
 test('prompt markers are counted however the output is cut, a marker split across reads too', () => {
-  const t = track(new TerminalStream({ argv: ['sleep', '30'], cols: 80, rows: 24 }));
+  const t = track(new TerminalStream({ shell: (size) => ptyShell(['sleep', '30'], size), cols: 80, rows: 24 }));
   let commands = 0;
   t.onCommandDone(() => commands++);
   // Output as the pty would hand it over, cut at every size (the shell's own output is ignored here).
