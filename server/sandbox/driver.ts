@@ -24,7 +24,6 @@ export interface DockerDriver extends SandboxDriver {
   readonly preparation: ProfilePreparation;
   /** Starts preparing the profiles that were not ready at start (the server calls it once it listens). */
   prepareInBackground(): void;
-  removeLeftovers(): Promise<void>;
   /** The `docker exec -it` argv a shell of the box runs as (the bench points WeTTY at it). */
   shellArgv(box: BoxHandle): string[];
 }

@@ -49,6 +49,8 @@ export interface SandboxDriver {
   openShell(box: BoxHandle, size: { cols: number; rows: number }): BoxShell;
   /** Why boxes of this profile cannot be made now (engine without remapping, firewall missing), or undefined. */
   available(profile: SandboxProfile): string | undefined;
+  /** Removes every box, network and volume this server's instance made: at start what a crashed run left, at stop what remains. */
+  removeLeftovers(): Promise<void>;
   /** Re-checks what isolates boxes from the host and each other (the sweeper calls it); restores it if it can. */
   checkIsolation(): Promise<void>;
   /** The engine caps each box's disk itself; else the sweeper polls writableBytes against diskQuotaBytes. */
