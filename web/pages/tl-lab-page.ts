@@ -36,6 +36,15 @@ const WORKSHOP_ENDED = 'The workshop has ended. Thank you for taking part!';
 /** A box that stopped by itself leaves the learner's place in the lab kept (their history): the lab list continues it. */
 const PROGRESS_KEPT = 'Your progress is kept: continue the lab from the list of labs.';
 
+/**
+ * A reason as one sentence: capitalised, ending in one full stop. The channel's `exit` gives the
+ * server's bare words, the terminal's status its own sentence: whichever comes first is shown.
+ */
+function asSentence(message: string): string {
+  const text = message.trim().replace(/[.\s]+$/, '');
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
 /** Why a seat's session ended, when it was not the instructor's reset (those end with `ended`). */
 const BOX_STOPPED: ReadonlySet<string> = new Set(['idle-timeout', 'max-lifetime', 'shell-exited', 'box-failed']);
 
@@ -232,7 +241,7 @@ export class TlLabPage extends LitElement {
       return;
     }
     if (this.session.workshop && this.seat?.phase !== 'ended') void this.rejoin(reason);
-    else if (!this.session.workshop && BOX_STOPPED.has(reason) && message) this.showEnded(`${message.charAt(0).toUpperCase()}${message.slice(1)}. ${PROGRESS_KEPT}`);
+    else if (!this.session.workshop && BOX_STOPPED.has(reason) && message) this.showEnded(`${asSentence(message)} ${PROGRESS_KEPT}`);
     else this.showEnded(message);
   }
 
