@@ -1,4 +1,5 @@
 // The active session, kept in sessionStorage so that reloading the page rejoins it (per tab).
+import type { SessionInfo } from '../protocol/api.js';
 
 export interface StoredSession {
   id: string;
@@ -15,6 +16,14 @@ export interface StoredSession {
 }
 
 const KEY = 'termlab.session';
+
+/** What the page keeps of a session it was given for a lab (a start, a continue, a start over). */
+export function toStoredSession(info: SessionInfo, lab: string, title: string): StoredSession {
+  return {
+    id: info.id, token: info.token, lab, title, expiresAt: info.expiresAt,
+    terminals: info.terminals.length > 0 ? info.terminals : undefined,
+  };
+}
 
 function isStoredSession(value: unknown): value is StoredSession {
   if (typeof value !== 'object' || value === null) return false;

@@ -85,11 +85,6 @@ export class LabRunner {
     this.persist();
   }
 
-  /** Resolves once a resumed lab's replay has ended (at once for any other). */
-  async replayed(): Promise<void> {
-    while (this.replay?.state === 'running' && this.running) await this.running;
-  }
-
   /**
    * Runs steps 1..count as `labs test` does (server/labs/lab-tester.ts): setup, solution, then the
    * check, which must pass, so the learner lands in a state the next step builds on. A step that

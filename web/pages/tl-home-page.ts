@@ -4,7 +4,7 @@ import { errorText, getSession } from '../api.js';
 import { loadLabPage } from '../chunks.js';
 import { pageStyles } from '../components/shared-styles.js';
 import type { TlSessionStartEvent } from '../components/tl-lab-list.js';
-import { clearSession, loadSession, saveSession, type StoredSession } from '../session-store.js';
+import { clearSession, loadSession, saveSession, toStoredSession, type StoredSession } from '../session-store.js';
 import type { TlSessionLeaveEvent } from './tl-lab-page.js';
 import '../components/tl-lab-list.js';
 import '../components/tl-join-box.js';
@@ -72,10 +72,7 @@ export class TlHomePage extends LitElement {
     const { session, lab } = ev.detail;
     this.notice = '';
     this.autostart = '';
-    this.setSession({
-      id: session.id, token: session.token, lab: lab.id, title: lab.title, expiresAt: session.expiresAt,
-      terminals: session.terminals.length > 0 ? session.terminals : undefined,
-    });
+    this.setSession(toStoredSession(session, lab.id, lab.title));
   }
 
   private leave(notice = ''): void {
