@@ -18,23 +18,33 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
 /** What continuing a learner's unfinished attempt at a lab means now. */
 export type ResumePlan =
   | { kind: 'live'; session: Session }
-  | { kind: 'replay'; attempt: AttemptRow; from: number }
-  | { kind: 'refused'; code: 'nothing-to-resume' | 'cannot-resume'; message: string };
+  /** `release` once the fresh session exists (or failed to): until then, other tabs continuing it are refused. */
+  | { kind: 'replay'; attempt: AttemptRow; from: number; release: () => void }
+  | { kind: 'refused'; code: 'nothing-to-resume' | 'cannot-resume' | 'resuming'; message: string };
+
+/** Each loaded lab's version, hashed once: GET /api/me asks for it per unfinished attempt, and a lab's files may be 2 MiB. */
+const versions = new WeakMap<Lab, string>();
 
 /** What replaying a lab's steps depends on: when any of it changed, an old attempt cannot be continued. */
 export function labVersion(lab: Lab): string {
+  let version = versions.get(lab);
+  if (version !== undefined) return version;
   const hash = crypto.createHash('sha256');
   hash.update(JSON.stringify({
     profile: lab.profile, hosts: lab.hosts, images: lab.images, setup: lab.setup ?? '',
     steps: lab.steps.map((s) => [s.host, s.setup ?? '', s.solution, s.check ?? '', s.manual]),
   }));
   for (const f of lab.files) hash.update(`${f.to}\0${f.file}\0${f.chmod ?? ''}\0`).update(f.content);
-  return hash.digest('base64url').slice(0, 22);
+  version = hash.digest('base64url').slice(0, 22);
+  versions.set(lab, version);
+  return version;
 }
 
 export class HistoryService {
   private readonly signer: CompletionSigner;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Attempts whose fresh box is being started: two tabs pressing Continue at once must not get two boxes. */
+  private readonly resuming = new Set<string>();
 
   constructor(
     private readonly store: HistoryStore,
@@ -82,7 +92,11 @@ export class HistoryService {
     if (live && !live.endReason) return { kind: 'live', session: live };
     const problem = this.resumeProblem(attempt);
     if (problem) return { kind: 'refused', code: 'cannot-resume', message: problem };
-    return { kind: 'replay', attempt, from: passedCount(attempt) };
+    if (this.resuming.has(attempt.id)) {
+      return { kind: 'refused', code: 'resuming', message: 'this lab is being continued in another tab or window: try again in a moment' };
+    }
+    this.resuming.add(attempt.id);
+    return { kind: 'replay', attempt, from: passedCount(attempt), release: () => this.resuming.delete(attempt.id) };
   }
 
   /** A fresh session replaying `attempt`'s passed steps: the attempt goes on in it. */

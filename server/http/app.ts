@@ -98,6 +98,7 @@ export function createApp(opts: {
     // Before the lab is looked up: guessing lab names costs starts too. A replayed resume is a start like any other.
     const admitted = limits.admit({ learner, ip: clientIp(req, config.trustProxy) });
     if (!admitted.ok) {
+      plan?.release();
       if (admitted.retryAfterS) res.set('Retry-After', String(admitted.retryAfterS));
       return apiError(res, 429, admitted.code, admitted.message);
     }
@@ -111,6 +112,9 @@ export function createApp(opts: {
       admitted.slot.release();
       if (err instanceof SessionError) return apiError(res, err.status, err.code, err.message);
       throw err;
+    } finally {
+      // From here on the attempt's session is live: another tab's Continue takes it back as it is.
+      plan?.release();
     }
   });
 

@@ -278,6 +278,33 @@ describe('resume on the shell fixtures', () => {
     assert.ok(limited >= 3, `${limited} of 6 writes refused`);
   });
 
+  test('a scripted learner: Continue from two tabs at once starts one box, and a replay counts against their live labs', async () => {
+    const ed = new Learner();
+    const first = await ed.start('resume-shell');
+    assert.equal((await ed.call('DELETE', `/api/sessions/${first.info.id}`, undefined, first.info.token)).status, 204);
+    // Both at once: one starts the fresh box, the other is told to wait (then gets that box back).
+    const [a, b] = await Promise.all([0, 1].map(() => ed.call('POST', '/api/sessions', { lab: 'resume-shell', resume: true })));
+    const answers = [a!, b!].map((r) => r.status).sort();
+    assert.deepEqual(answers, [201, 409]);
+    const refused = [a!, b!].find((r) => r.status === 409)!;
+    assert.equal(((await refused.json()) as { code: string }).code, 'resuming');
+    const resumed = (await [a!, b!].find((r) => r.status === 201)!.json()) as SessionInfo;
+    const again = await ed.start('resume-shell', true);
+    assert.equal(again.status, 200);
+    assert.equal(again.info.id, resumed.id);
+    await ed.call('DELETE', `/api/sessions/${resumed.id}`, undefined, resumed.token);
+
+    // At the live-labs cap (3 per browser), a replayed Continue is refused like any start.
+    const live = [];
+    for (let i = 0; i < 3; i++) live.push((await ed.start('unreplayable')).info);
+    const full = await ed.call('POST', '/api/sessions', { lab: 'resume-shell', resume: true });
+    assert.equal(full.status, 429, await full.clone().text());
+    await ed.call('DELETE', `/api/sessions/${live[0]!.id}`, undefined, live[0]!.token);
+    const room = await ed.start('resume-shell', true);
+    assert.equal(room.status, 201);
+    for (const s of [...live.slice(1), room.info]) await ed.call('DELETE', `/api/sessions/${s.id}`, undefined, s.token);
+  });
+
   test('a lab may be extended as often as the operator allows; the channel carries the new end', async () => {
     const di = new Learner();
     const { info } = await di.start('resume-shell');
