@@ -246,10 +246,13 @@ export class TerminalStream {
 
   /** The mirror's screen at an offset the log still holds, so the bytes after it can follow. */
   private async screen(): Promise<{ data: string; offset: number }> {
-    const snap = await this.mirror.snapshot();
-    if (this.log.holds(snap.offset)) return snap;
-    await this.mirror.drained();
-    return this.mirror.snapshot();
+    // Flow control keeps a snapshot's offset in the log; a tiny log can still lose it to one read
+    // of the shell made meanwhile, and the next snapshot then starts from where parsing is.
+    for (let tries = 1; ; tries++) {
+      const snap = await this.mirror.snapshot();
+      if (this.log.holds(snap.offset) || tries === 5) return snap;
+      await this.mirror.drained();
+    }
   }
 
   detach(client: TerminalClient): void {

@@ -73,6 +73,51 @@ test('a flood handed over at once (the thread may skip through it) snapshots exa
   m.dispose();
 });
 
+/** The snapshot of `text` parsed whole by a terminal of that size (the mirror's serializer, the same way). */
+async function parsedWhole(text: string, cols: number, rows: number, scrollback: number, resizeTo?: [number, number], after = ''): Promise<string> {
+  const full = new headless.Terminal({ cols, rows, scrollback, allowProposedApi: true });
+  const serializer = new serialize.SerializeAddon();
+  full.loadAddon(serializer as never);
+  await new Promise<void>((resolve) => full.write(text, resolve));
+  if (resizeTo) full.resize(...resizeTo);
+  await new Promise<void>((resolve) => full.write(after, resolve));
+  const data = serializer.serialize({ scrollback });
+  full.dispose();
+  return data;
+}
+
+test('a long flood kept unparsed and cut several times over snapshots exactly as parsing it whole', async () => {
+  const scrollback = 1000;
+  const m = new ScreenMirror(80, 24, scrollback, () => {}, threads);
+  // About 6 MiB of plain lines between coloured ones: the thread keeps up to 1 MiB, cuts each time.
+  const lines = Array.from({ length: 150_000 }, (_, i) => `line ${i} ${'.'.repeat(i % 60)}\r\n`).join('');
+  const text = `\x1b[32mstart\x1b[0m\r\n${lines}\x1b[1mmiddle\x1b[0m\r\n${lines}\x1b[1mend\x1b[0m `;
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; at += 64 * 1024) {
+    m.write(bytes.subarray(at, at + 64 * 1024));
+    // A turn of the event loop between pieces, as a shell's reads come: the thread gets them in many messages.
+    if (at % (512 * 1024) === 0) await new Promise((resolve) => setTimeout(resolve, 6));
+  }
+  await m.drained();
+  const snap = await m.snapshot();
+  assert.equal(snap.offset, bytes.length);
+  assert.equal(snap.data, await parsedWhole(text, 80, 24, scrollback));
+  m.dispose();
+});
+
+test('output before a resize is parsed at the old size, output after it at the new, even while parsing lags', async () => {
+  const m = new ScreenMirror(20, 5, 100, () => {}, threads);
+  const before = 'a'.repeat(50) + '\r\n\x1b[5;30H*';
+  const after = '\x1b[1;30H#';
+  m.write(Buffer.from(before));
+  m.resize(40, 5);
+  m.write(Buffer.from(after));
+  const snap = await m.snapshot();
+  assert.equal(snap.offset, Buffer.byteLength(before + after));
+  assert.equal(snap.data, await parsedWhole(before, 20, 5, 100, [40, 5], after));
+  m.dispose();
+});
+
 test('when its thread dies a mirror starts over empty, and later output is mirrored again', async () => {
   let parsedCalls = 0;
   const m = new ScreenMirror(40, 5, 100, () => parsedCalls++, threads);
