@@ -17,6 +17,7 @@ import { Browser, createWorkshop, EventStream } from '../test/helpers/workshops.
 import type { JoinResponse, WorkshopState } from '../protocol/workshops.js';
 import { benchPeer } from './bench-peer.js';
 import { benchPage } from './bench-page.js';
+import { benchMirror } from './bench-mirror.js';
 import { benchResume } from './bench-resume.js';
 
 const PROMPT = /# $/;
@@ -439,8 +440,9 @@ async function main(): Promise<void> {
     peer: () => benchPeer({ server, quick }),
     page: () => benchPage(server, quick ? 5 : 10),
     resume: () => benchResume(server, quick ? 2 : 5),
+    mirror: () => benchMirror(quick ? 1 : 3),
   };
-  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page, resume).
+  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page, resume, mirror).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

@@ -61,6 +61,7 @@ const MIRROR_NICE = 10;
  * (colours, cursor movement) is parsed when it reaches this.
  */
 const HOLD_BYTES = 1024 * 1024;
+const ESC = 0x1b;
 /** Output that stops for this long is parsed (ms): a snapshot then finds it ready. */
 const QUIET_MS = 100;
 
@@ -182,7 +183,9 @@ function handle(msg: ToMirror): void {
       m.held.bytes += msg.data.byteLength;
       m.held.covers += msg.data.byteLength;
       m.lastWrite = performance.now();
-      take(msg.id, m, false);
+      // Output with escape sequences in it (colours, a full-screen program) will not cut: holding
+      // it only costs memory and garbage collection, so it is parsed as it comes, as it always was.
+      take(msg.id, m, msg.data.includes(ESC));
       changed(msg.id);
       break;
     case 'resize':
