@@ -18,7 +18,9 @@ import type { JoinResponse, WorkshopState } from '../protocol/workshops.js';
 import { benchPeer } from './bench-peer.js';
 import { benchPage } from './bench-page.js';
 import { benchMirror } from './bench-mirror.js';
+import { benchReplicas } from './bench-replicas.js';
 import { benchResume } from './bench-resume.js';
+import { benchSim } from './bench-sim.js';
 
 const PROMPT = /# $/;
 const quick = process.argv.includes('--quick');
@@ -441,8 +443,10 @@ async function main(): Promise<void> {
     page: () => benchPage(server, quick ? 5 : 10),
     resume: () => benchResume(server, quick ? 2 : 5),
     mirror: () => benchMirror(quick ? 1 : 3),
+    replicas: () => benchReplicas(2, quick ? 8 : 40, quick ? 30 : 100),
+    sim: () => benchSim(quick ? 100 : 1000, quick ? 10 : 30),
   };
-  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page, resume, mirror).
+  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page, resume, mirror, replicas, sim).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

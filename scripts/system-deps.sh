@@ -4,11 +4,13 @@
 #   server: docker.io (engine), debootstrap (offline base image), iptables, btrfs-progs (the
 #           engine's own filesystem, which caps each box's disk)
 #   test:   the server's packages plus chromium (Playwright drives it), asciinema (reads recordings)
-#           and docker-compose (test/deploy/ runs docker-compose.yml)
+#           docker-compose (test/deploy/ runs docker-compose.yml), postgresql (the stores' contract
+#           tests run a PostgreSQL server of their own, test/helpers/postgres.ts) and nginx-light
+#           (replicas behind a load balancer: scripts/bench-replicas.ts)
 # Each package is installed only when missing; the script says what it installs.
 set -euo pipefail
 want=(docker.io debootstrap iptables uidmap btrfs-progs)
-[ "${1:-server}" = test ] && want+=(chromium asciinema docker-compose)
+[ "${1:-server}" = test ] && want+=(chromium asciinema docker-compose postgresql nginx-light)
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,5 +1,6 @@
 // Server configuration from the environment, validated once at start: a bad value stops the
 // server with a message naming the variable, instead of failing later.
+import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -99,6 +100,19 @@ const historySchema = z.object({
 });
 export type HistorySettings = z.infer<typeof historySchema>;
 
+/** The Kubernetes backend (TERMLAB_BACKEND=kubernetes, server/sandbox/kubernetes/): a session is a namespace, a box a pod. */
+const kubernetesSchema = z.object({
+  /** A kubeconfig file (its current context); unset: the in-cluster ServiceAccount. */
+  kubeconfig: z.string().min(1).optional(),
+  /** Session namespaces are <prefix><instance>-<session>; RBAC or admission can pin the prefix. */
+  namespacePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'lowercase letters, digits and dashes, at most 16'),
+  /** Image of each profile's pods (a registry ref); unset: termlab/<profile>:<context hash>, as the Docker backend builds it. */
+  images: z.object({ shell: z.string().min(1).optional(), docker: z.string().min(1).optional() }),
+  /** RuntimeClass of every pod (gVisor, Kata); the docker profile is refused without one. */
+  runtimeClass: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'a RuntimeClass name').optional(),
+});
+export type KubernetesSettings = z.infer<typeof kubernetesSchema>;
+
 const schema = z.object({
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
@@ -107,6 +121,15 @@ const schema = z.object({
   rootDir: z.string(),
   labsDir: z.string(),
   stateDir: z.string(),
+  /** PostgreSQL shared by several servers (server/store/); unset: SQLite files in stateDir. */
+  databaseUrl: z.string().optional(),
+  /**
+   * This server among the instance's replicas: every box it makes carries it, and sweeps of
+   * leftovers spare the boxes of replicas whose lease holds (server/store/replica-leases.ts).
+   */
+  replica: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63'),
+  /** A replica renews its lease this often (ms); one unrenewed for three times this is gone. */
+  replicaBeatMs: z.number().int().min(100),
   webDir: z.string(),
   dockerSocket: z.string(),
   /** Session networks are /24s from this IPv4 CIDR. */
@@ -152,6 +175,9 @@ const schema = z.object({
   recordingFormat: z.enum(['v2', 'v3'], { message: 'TERMLAB_RECORDING_FORMAT must be v2 or v3' }),
   workshops: workshopsSchema,
   history: historySchema,
+  /** Where boxes run: the Docker engine (default) or a Kubernetes cluster (kubernetes: its settings). */
+  backend: z.enum(['docker', 'kubernetes'], { message: 'TERMLAB_BACKEND must be docker or kubernetes' }),
+  kubernetes: kubernetesSchema,
   /**
    * Live reload for a lab author: set only by `npm run labs -- dev <lab>` (never from the environment).
    * The server then serves this one lab, watches its folder and swaps each change into the running
@@ -167,6 +193,27 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isFinite(value)) throw new Error(`${name}=${raw} is not a number`);
   return value;
+}
+
+/** TERMLAB_DATABASE_URL: a postgres:// URL, checked here so a typo stops the start with what to fix (never echoing the password). */
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const how = 'write it as postgres://USER:PASSWORD@HOST:5432/DATABASE (or unset it to keep SQLite in TERMLAB_STATE_DIR)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`TERMLAB_DATABASE_URL is not a URL: ${how}`);
+  }
+  const masked = new URL(raw);
+  if (masked.password) masked.password = '***';
+  const shown = masked.toString();
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error(`TERMLAB_DATABASE_URL=${shown} does not start with postgres:// (only PostgreSQL is supported): ${how}`);
+  }
+  if (!url.hostname && !url.searchParams.get('host')) throw new Error(`TERMLAB_DATABASE_URL=${shown} names no host: ${how}`);
+  if (url.pathname.length <= 1) throw new Error(`TERMLAB_DATABASE_URL=${shown} names no database: ${how}`);
+  return raw;
 }
 
 /** "shell=1,docker=0,kubernetes=0"; a profile left out keeps its default (kubernetes: see kubernetesPoolDefault). */
@@ -203,6 +250,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     rootDir,
     labsDir: env.TERMLAB_LABS_DIR ?? path.join(rootDir, 'labs'),
     stateDir: env.TERMLAB_STATE_DIR ?? path.join(rootDir, 'var'),
+    databaseUrl: databaseUrl(env.TERMLAB_DATABASE_URL),
+    // Fresh at each start: a restarted server's old boxes belong to a replica that is gone.
+    replica: env.TERMLAB_REPLICA ?? `${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 40) || 'server'}-${crypto.randomBytes(4).toString('hex')}`,
+    replicaBeatMs: num(env, 'TERMLAB_REPLICA_BEAT_MS', 10_000),
     webDir: path.join(rootDir, 'dist', 'web'),
     dockerSocket: env.TERMLAB_DOCKER_SOCKET ?? '/var/run/docker.sock',
     pull: env.TERMLAB_PULL === '1',
@@ -272,6 +323,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       extensions: num(env, 'TERMLAB_EXTENSIONS', 2),
       extendMs: num(env, 'TERMLAB_EXTEND_MIN', 30) * 60 * 1000,
       completionSecret: env.TERMLAB_COMPLETION_SECRET || undefined,
+    },
+    backend: env.TERMLAB_BACKEND || 'docker',
+    kubernetes: {
+      kubeconfig: env.TERMLAB_KUBECONFIG || undefined,
+      namespacePrefix: env.TERMLAB_KUBE_NAMESPACE_PREFIX || 'tl-',
+      images: { shell: env.TERMLAB_KUBE_IMAGE_SHELL || undefined, docker: env.TERMLAB_KUBE_IMAGE_DOCKER || undefined },
+      runtimeClass: env.TERMLAB_KUBE_RUNTIME_CLASS || undefined,
     },
     ...overrides,
   };

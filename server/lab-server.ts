@@ -5,7 +5,6 @@ import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { WsGateway } from './http/ws-gateway.js';
 import { HostCheck } from './http/host-check.js';
-import path from 'node:path';
 import { loadCatalog, type Lab } from './labs/catalog.js';
 import { LabDev } from './labs/lab-dev.js';
 import { loadLab } from './labs/lab-loader.js';
@@ -18,9 +17,13 @@ import { RecordingStore } from './recordings/recording-store.js';
 import { Metrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { createDockerDriver, type DockerDriver, type PrepareHold } from './sandbox/driver.js';
+import type { SandboxDriver } from './sandbox/sandbox-driver.js';
+import { createKubernetesDriver } from './sandbox/kubernetes/kubernetes-driver.js';
 import { SessionManager } from './sessions/session-manager.js';
 import { WorkshopService } from './workshops/workshop-service.js';
 import { WorkshopStore } from './workshops/workshop-store.js';
+import { openDatabases } from './store/open.js';
+import { ReplicaLeases } from './store/replica-leases.js';
 
 export interface LabServer {
   readonly url: string;
@@ -40,6 +43,8 @@ export interface LabServerOptions {
   prepare?: PrepareHold;
   /** Live reload's lines for the author (`labs dev`): reloads and the problems found. */
   devReport?: (line: string) => void;
+  /** Boxes from this driver instead of the configured backend's (the scale simulation's local shells, scripts/sim/). */
+  driver?: SandboxDriver;
 }
 
 /**
@@ -50,11 +55,23 @@ export interface LabServerOptions {
 export async function startLabServer(config: Config, log: Logger, progress: (line: string) => void = () => {},
   options: LabServerOptions = {}): Promise<LabServer> {
   let sessions: SessionManager | undefined;
-  const driver = await createDockerDriver(config, log, progress, {
-    background: true,
-    prepare: options.prepare,
-    onProfileReady: (profile) => sessions?.refill(profile),
-  });
+  // SQLite files in the state folder, or the PostgreSQL database servers share (TERMLAB_DATABASE_URL).
+  const databases = await openDatabases(config);
+  // This server's lease among the instance's replicas: sweeps of leftovers spare live replicas' boxes.
+  const leases = await ReplicaLeases.take(databases.main, config.instance, config.replica, config.replicaBeatMs,
+    (err) => log.warn({ err }, 'renewing this replica\'s lease failed; sweeps of other replicas\' boxes wait until it is renewed'));
+  const spareAtStart = await leases.others();
+  // TERMLAB_BACKEND=kubernetes: boxes are pods (server/sandbox/kubernetes/). That driver has no
+  // engine, so LabServer.driver's Docker-only members (docker, images, facts, shellArgv) are absent
+  // then; only tests and the bench read them, and they run the Docker backend.
+  const driver = options.driver ? options.driver as DockerDriver
+    : config.backend === 'kubernetes' ? await createKubernetesDriver(config, log, progress, { spareAtStart }) as unknown as DockerDriver
+    : await createDockerDriver(config, log, progress, {
+      background: true,
+      prepare: options.prepare,
+      onProfileReady: (profile) => sessions?.refill(profile),
+      spareAtStart,
+    });
   let labs = new Map<string, Lab>();
   if (config.devLab) {
     // `labs dev`: this one lab only, and it must load (its problems are the author's to fix first).
@@ -64,16 +81,15 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   }
   if (labs.size === 0) log.warn({ dir: config.labsDir }, 'no labs found');
 
-  const store = new ProgressStore(path.join(config.stateDir, 'termlab.db'));
-  const recordings = new RecordingService(new RecordingStore(config.stateDir), config.recordings, config.recordingFormat);
+  const store = await ProgressStore.open(databases.main);
+  const recordings = new RecordingService(await RecordingStore.open(databases.recordings, config.stateDir, config.recordings.maxDurationMs), config.recordings, config.recordingFormat);
   const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
   sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
-  // Workshops live in the same database file as progress (their own connection).
-  const workshops = new WorkshopService(config, new WorkshopStore(path.join(config.stateDir, 'termlab.db'), config.instance), sessions, recordings, () => labs, log);
-  // Learners' history lives in the same database file too (its own connection).
-  const history = new HistoryService(new HistoryStore(path.join(config.stateDir, 'termlab.db')),
+  // Workshops and learners' history live in the same database as progress.
+  const workshops = new WorkshopService(config, await WorkshopStore.open(databases.main, config.instance), sessions, recordings, () => labs, log);
+  const history = new HistoryService(await HistoryStore.open(databases.main),
     completionKey(config.stateDir, config.history.completionSecret), config.history, () => labs, (id) => sessions?.byId(id),
-    (learner, lab, since) => recordings.store.list(learner, lab).filter((r) => r.createdAt >= since).map((r) => r.share), log);
+    async (learner, lab, since) => (await recordings.store.list(learner, lab)).filter((r) => r.createdAt >= since).map((r) => r.share), log);
   metrics.watchWorkshops(() => {
     const seats: Record<string, number> = { online: 0, offline: 0, stuck: 0, hand: 0, finished: 0 };
     let viewers = 0;
@@ -101,7 +117,16 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     server.listen(config.port, config.host, () => resolve());
   });
   sessions.start();
-  workshops.start();
+  // A replica that crashed (its lease lapsed) leaves boxes no live server owns: the others remove them.
+  let sweeping: Promise<void> | undefined;
+  const sweepTimer = setInterval(() => {
+    sweeping ??= (async () => {
+      const spare = await leases.spareForSweep().catch(() => undefined);
+      if (spare) await driver.removeLeftovers(spare).catch((err: Error) => log.warn({ err }, 'sweeping crashed replicas\' boxes failed'));
+    })().finally(() => { sweeping = undefined; });
+  }, 3 * config.replicaBeatMs);
+  sweepTimer.unref();
+  await workshops.start();
   history.start();
   const dev = config.devLab
     ? new LabDev({ labsDir: config.labsDir, lab: config.devLab, sessions: () => sessions!.sessions(),
@@ -132,12 +157,17 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
         gateway.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await driver.removeLeftovers();
-        store.close();
+        clearInterval(sweepTimer);
+        await sweeping;
+        // What is left of this server's boxes, and a crashed replica's. With the database out of
+        // reach the live replicas are unknown: nothing more is removed (sessions.stop() ended ours).
+        const others = await leases.others().catch(() => undefined);
+        if (others) await driver.removeLeftovers(others);
+        else log.warn('the database is out of reach: leftovers are left for the next sweep');
+        await leases.leave().catch((err: Error) => log.warn({ err }, 'giving up this replica\'s lease failed; it lapses by itself'));
         history.stop();
-        workshops.store.close();
         recordings.close();
-        recordings.store.close();
+        await databases.close();
       })();
       return stopped;
     },

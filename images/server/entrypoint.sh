@@ -3,6 +3,16 @@
 # starts it (docs/deploy.md), says what is missing in plain words if not, then runs the server.
 # This image has no dockerd and never starts an engine: it drives termlab's engine on the host.
 set -euo pipefail
+
+# On the kubernetes backend (deploy/helm/termlab) sessions are pods: no engine, socket, host PID
+# namespace or cgroup tree is needed, and the pod runs as a non-root user whose state folder the
+# kubelet makes writable (fsGroup). The server checks its cluster access itself at start.
+if [ "${TERMLAB_BACKEND:-docker}" = kubernetes ]; then
+  mkdir -p "${TERMLAB_STATE_DIR:?}" 2>/dev/null || { echo "termlab: cannot start: cannot create TERMLAB_STATE_DIR=$TERMLAB_STATE_DIR (mount a writable volume there)" >&2; exit 1; }
+  cd /app
+  exec node --import tsx server/main.ts
+fi
+
 sock="${TERMLAB_DOCKER_SOCKET:-/var/run/docker.sock}"
 fail() {
   printf 'termlab: cannot start: %s\n' "$1" >&2

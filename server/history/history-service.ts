@@ -53,21 +53,21 @@ export class HistoryService {
     private readonly labs: () => Map<string, Lab>,
     private readonly liveSession: (id: string) => Session | undefined,
     /** Share ids of the learner's recordings of a lab made since a time (linked from the proof). */
-    private readonly recordingShares: (learner: string, lab: string, since: number) => string[],
+    private readonly recordingShares: (learner: string, lab: string, since: number) => Promise<string[]>,
     private readonly log: Logger,
   ) {
     this.signer = new CompletionSigner(key);
   }
 
   start(): void {
-    this.sweep();
-    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
+    const sweep = (): void => void this.sweep().catch((err: Error) => this.log.error({ err }, 'history sweep failed'));
+    sweep();
+    this.sweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
     this.sweepTimer.unref();
   }
 
   stop(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.store.close();
   }
 
   /** A new attempt at the session's lab (a start, or "Start over"), followed from now on. */
@@ -78,13 +78,12 @@ export class HistoryService {
       id: crypto.randomBytes(18).toString('base64url'), learner, lab: lab.id, title: lab.title, version: labVersion(lab),
       state: 'in-progress', passedAt: lab.steps.map(() => null), session: session.id, startedAt: now, updatedAt: now,
     };
-    this.store.insert(attempt, this.settings.attemptsPerLab, this.settings.maxAttempts);
-    this.follow(attempt, session);
+    this.follow(attempt, session, this.store.insert(attempt, this.settings.attemptsPerLab, this.settings.maxAttempts));
   }
 
   /** How "Continue" goes for this learner and lab: take the running session back, replay on a fresh box, or why not. */
-  resumePlan(learner: string, labId: string): ResumePlan {
-    const attempt = this.store.latest(learner, labId);
+  async resumePlan(learner: string, labId: string): Promise<ResumePlan> {
+    const attempt = await this.store.latest(learner, labId);
     if (!attempt || attempt.state !== 'in-progress') {
       return { kind: 'refused', code: 'nothing-to-resume', message: 'you have no unfinished attempt at this lab: start it instead' };
     }
@@ -101,39 +100,40 @@ export class HistoryService {
 
   /** A fresh session replaying `attempt`'s passed steps: the attempt goes on in it. */
   resumeIn(attempt: AttemptRow, session: Session): void {
-    this.store.update(attempt.id, { passedAt: attempt.passedAt, state: 'in-progress', session: session.id });
-    this.follow({ ...attempt, session: session.id }, session);
+    this.follow({ ...attempt, session: session.id }, session,
+      this.store.update(attempt.id, { passedAt: attempt.passedAt, state: 'in-progress', session: session.id }));
   }
 
-  list(learner: string): HistoryResponse {
+  async list(learner: string): Promise<HistoryResponse> {
     return {
-      name: this.store.name(learner),
-      attempts: this.store.attempts(learner).map((a) => this.info(a)),
+      name: await this.store.name(learner),
+      attempts: (await this.store.attempts(learner)).map((a) => this.info(a)),
       limits: { attemptsPerLab: this.settings.attemptsPerLab, retentionDays: Math.round(this.settings.retentionMs / 86_400_000) },
     };
   }
 
-  setName(learner: string, name: string): void { this.store.setName(learner, name); }
+  setName(learner: string, name: string): Promise<void> { return this.store.setName(learner, name); }
 
-  erase(learner: string): number {
-    const n = this.store.erase(learner);
+  async erase(learner: string): Promise<number> {
+    const n = await this.store.erase(learner);
     this.log.info({ attempts: n }, 'a learner erased their history');
     return n;
   }
 
   /** What a completion link states, if this server issued it and it has not been withdrawn. */
-  verify(token: string): CompletionResponse | { malformed: string } {
+  async verify(token: string): Promise<CompletionResponse | { malformed: string }> {
     const result = this.signer.verify(token);
     if (!result.ok) return result.malformed ? { malformed: result.reason } : { verified: false, reason: result.reason };
-    const attempt = this.store.get(result.completion.attempt);
+    const attempt = await this.store.get(result.completion.attempt);
     if (!attempt || attempt.completion !== token) {
       return { verified: false, reason: 'this server issued it, but it has been withdrawn: the learner erased their history, or it passed its retention' };
     }
     return { verified: true, completion: result.completion, url: completionPath(token) };
   }
 
-  sweep(): void {
-    const removed = this.store.sweep(Date.now() - this.settings.retentionMs);
+  /** Several servers may sweep at once. */
+  async sweep(): Promise<void> {
+    const removed = await this.store.sweep(Date.now() - this.settings.retentionMs);
     if (removed) this.log.info({ attempts: removed }, 'history past its retention deleted');
   }
 
@@ -166,8 +166,13 @@ export class HistoryService {
    * a resumed session replays, the old times stand; a replay that stopped short drops the times of the
    * steps it did not reach (the learner does them again).
    */
-  private follow(attempt: AttemptRow, session: Session): void {
+  private follow(attempt: AttemptRow, session: Session, stored: Promise<unknown>): void {
     const passedAt = [...attempt.passedAt];
+    // Writes go in order, after the attempt's row is written: the last state wins.
+    let writing = stored.catch((err: Error) => this.log.error({ err, attempt: attempt.id }, 'attempt not saved'));
+    const write = (change: () => Promise<unknown>): void => {
+      writing = writing.then(change).catch((err: Error) => this.log.error({ err, attempt: attempt.id }, 'attempt not saved'));
+    };
     let finished = false;
     session.runner.onChange((progress: LabProgress) => {
       if (finished || progress.replay?.state === 'running') return;
@@ -179,23 +184,25 @@ export class HistoryService {
       if (!changed && !progress.finished) return;
       if (progress.finished) {
         finished = true;
-        this.finish(attempt, passedAt);
+        const done = [...passedAt];
+        write(() => this.finish(attempt, done));
       } else {
-        this.store.update(attempt.id, { passedAt, state: 'in-progress' });
+        const now = [...passedAt];
+        write(() => this.store.update(attempt.id, { passedAt: now, state: 'in-progress' }));
       }
     });
   }
 
-  private finish(attempt: AttemptRow, passedAt: Array<number | null>): void {
+  private async finish(attempt: AttemptRow, passedAt: Array<number | null>): Promise<void> {
     const lab = this.labs().get(attempt.lab);
     const finishedAt = Date.now();
     const steps = passedAt.map((at, i) => ({ title: lab?.steps[i]?.title ?? `Step ${i + 1}`, passedAt: at ?? finishedAt }));
     const token = this.signer.sign({
-      attempt: attempt.id, lab: attempt.lab, title: attempt.title, name: this.store.name(attempt.learner),
+      attempt: attempt.id, lab: attempt.lab, title: attempt.title, name: await this.store.name(attempt.learner),
       startedAt: attempt.startedAt, finishedAt, steps,
-      recordings: this.recordingShares(attempt.learner, attempt.lab, attempt.startedAt).slice(0, 10), issuedAt: finishedAt,
+      recordings: (await this.recordingShares(attempt.learner, attempt.lab, attempt.startedAt)).slice(0, 10), issuedAt: finishedAt,
     });
-    if (this.store.update(attempt.id, { passedAt, state: 'finished', finishedAt, completion: token })) {
+    if (await this.store.update(attempt.id, { passedAt, state: 'finished', finishedAt, completion: token })) {
       this.log.info({ attempt: attempt.id, lab: attempt.lab }, 'lab finished: proof of completion issued');
     }
   }

@@ -1,8 +1,8 @@
-// Learners' attempts at labs, in the same SQLite file as session progress and workshops (its own
-// connection): one row per attempt, one per learner who gave a name. Every table is bounded: attempts
+// Learners' attempts at labs, in the same database as session progress and workshops (SQLite or
+// PostgreSQL, server/store/): one row per attempt, one per learner who gave a name. Every table is bounded: attempts
 // per learner and lab, attempts in all, and a retention after which untouched rows go.
-import type Database from 'better-sqlite3';
-import { openDatabase } from '../sqlite.js';
+import type { Database } from '../store/database.js';
+import { migrate } from '../store/schema.js';
 
 export type AttemptState = 'in-progress' | 'finished' | 'left';
 
@@ -39,89 +39,82 @@ function toAttempt(r: Row): AttemptRow {
 }
 
 export class HistoryStore {
-  private readonly db: Database.Database;
+  private constructor(private readonly db: Database) {}
 
-  constructor(file: string) {
-    this.db = openDatabase(file);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS learners (id TEXT PRIMARY KEY, name TEXT NOT NULL, updated INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS attempts (
-        id TEXT PRIMARY KEY, learner TEXT NOT NULL, lab TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL,
-        state TEXT NOT NULL, passed TEXT NOT NULL, session TEXT NOT NULL,
-        started INTEGER NOT NULL, updated INTEGER NOT NULL, finished INTEGER, completion TEXT);
-      CREATE INDEX IF NOT EXISTS attempts_learner ON attempts (learner, lab, started);
-      CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);
-    `);
+  static async open(db: Database): Promise<HistoryStore> {
+    await migrate(db, 'history');
+    return new HistoryStore(db);
   }
 
-  name(learner: string): string {
-    const row = this.db.prepare('SELECT name FROM learners WHERE id = ?').get(learner) as { name: string } | undefined;
+  async name(learner: string): Promise<string> {
+    const row = await this.db.get<{ name: string }>('SELECT name FROM learners WHERE id = ?', [learner]);
     return row?.name ?? '';
   }
 
-  setName(learner: string, name: string): void {
-    if (name) this.db.prepare('INSERT INTO learners (id, name, updated) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, updated = excluded.updated').run(learner, name, Date.now());
-    else this.db.prepare('DELETE FROM learners WHERE id = ?').run(learner);
+  async setName(learner: string, name: string): Promise<void> {
+    if (name) await this.db.run('INSERT INTO learners (id, name, updated) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, updated = excluded.updated', [learner, name, Date.now()]);
+    else await this.db.run('DELETE FROM learners WHERE id = ?', [learner]);
   }
 
   /** Newest first. */
-  attempts(learner: string): AttemptRow[] {
-    return (this.db.prepare('SELECT * FROM attempts WHERE learner = ? ORDER BY started DESC, rowid DESC').all(learner) as Row[]).map(toAttempt);
+  async attempts(learner: string): Promise<AttemptRow[]> {
+    return (await this.db.all<Row>('SELECT * FROM attempts WHERE learner = ? ORDER BY started DESC, rowid DESC', [learner])).map(toAttempt);
   }
 
   /** The learner's latest attempt at the lab. */
-  latest(learner: string, lab: string): AttemptRow | undefined {
-    const row = this.db.prepare('SELECT * FROM attempts WHERE learner = ? AND lab = ? ORDER BY started DESC, rowid DESC LIMIT 1').get(learner, lab) as Row | undefined;
+  async latest(learner: string, lab: string): Promise<AttemptRow | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM attempts WHERE learner = ? AND lab = ? ORDER BY started DESC, rowid DESC LIMIT 1', [learner, lab]);
     return row ? toAttempt(row) : undefined;
   }
 
-  get(id: string): AttemptRow | undefined {
-    const row = this.db.prepare('SELECT * FROM attempts WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<AttemptRow | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM attempts WHERE id = ?', [id]);
     return row ? toAttempt(row) : undefined;
   }
 
   /**
    * Adds an attempt; the learner's unfinished ones at this lab become `left`, and beyond `keepPerLab`
-   * (and `maxAll` in all) the oldest are deleted. One transaction: two starts at once cannot both skip the trim.
+   * (and `maxAll` in all) the oldest are deleted. One transaction holding the attempts' lock (the cap
+   * in all counts everyone's): two starts at once, on any servers, cannot both skip the trim. Starts
+   * are rare (limited per address), so one at a time costs nothing.
    */
-  insert(a: AttemptRow, keepPerLab: number, maxAll: number): void {
-    this.db.transaction(() => {
-      this.db.prepare(`UPDATE attempts SET state = 'left' WHERE learner = ? AND lab = ? AND state = 'in-progress'`).run(a.learner, a.lab);
-      this.db.prepare(`INSERT INTO attempts (id, learner, lab, title, version, state, passed, session, started, updated, finished, completion)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`)
-        .run(a.id, a.learner, a.lab, a.title, a.version, a.state, JSON.stringify(a.passedAt), a.session, a.startedAt, a.updatedAt);
-      this.db.prepare(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE learner = ? AND lab = ?
-        ORDER BY started DESC, rowid DESC LIMIT -1 OFFSET ?)`).run(a.learner, a.lab, keepPerLab);
-      const total = (this.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n;
-      if (total > maxAll) this.db.prepare('DELETE FROM attempts WHERE id IN (SELECT id FROM attempts ORDER BY updated LIMIT ?)').run(total - maxAll);
-    })();
+  async insert(a: AttemptRow, keepPerLab: number, maxAll: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.lock('history:attempts');
+      await tx.run(`UPDATE attempts SET state = 'left' WHERE learner = ? AND lab = ? AND state = 'in-progress'`, [a.learner, a.lab]);
+      await tx.run(`INSERT INTO attempts (id, learner, lab, title, version, state, passed, session, started, updated, finished, completion)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
+      [a.id, a.learner, a.lab, a.title, a.version, a.state, JSON.stringify(a.passedAt), a.session, a.startedAt, a.updatedAt]);
+      await tx.run(`DELETE FROM attempts WHERE learner = ? AND lab = ? AND id NOT IN (SELECT id FROM attempts WHERE learner = ? AND lab = ?
+        ORDER BY started DESC, rowid DESC LIMIT ?)`, [a.learner, a.lab, a.learner, a.lab, keepPerLab]);
+      const total = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM attempts'))!.n;
+      if (total > maxAll) await tx.run('DELETE FROM attempts WHERE id IN (SELECT id FROM attempts ORDER BY updated LIMIT ?)', [total - maxAll]);
+    });
   }
 
   /** Steps passed and state. A row erased meanwhile (the learner erased their history) stays erased, and a `left` one (started over) stays as it was. */
-  update(id: string, change: { passedAt: Array<number | null>; state: AttemptState; session?: string; finishedAt?: number; completion?: string }): boolean {
-    const result = this.db.prepare(`UPDATE attempts SET passed = ?, state = ?, session = COALESCE(?, session), updated = ?,
-        finished = COALESCE(?, finished), completion = COALESCE(?, completion) WHERE id = ? AND state != 'left'`)
-      .run(JSON.stringify(change.passedAt), change.state, change.session ?? null, Date.now(), change.finishedAt ?? null, change.completion ?? null, id);
+  async update(id: string, change: { passedAt: Array<number | null>; state: AttemptState; session?: string; finishedAt?: number; completion?: string }): Promise<boolean> {
+    const result = await this.db.run(`UPDATE attempts SET passed = ?, state = ?, session = COALESCE(?, session), updated = ?,
+        finished = COALESCE(?, finished), completion = COALESCE(?, completion) WHERE id = ? AND state != 'left'`,
+    [JSON.stringify(change.passedAt), change.state, change.session ?? null, Date.now(), change.finishedAt ?? null, change.completion ?? null, id]);
     return result.changes > 0;
   }
 
   /** Erases everything kept about the learner (their completions stop verifying: their attempts are gone). */
-  erase(learner: string): number {
-    return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM learners WHERE id = ?').run(learner);
-      return this.db.prepare('DELETE FROM attempts WHERE learner = ?').run(learner).changes;
-    })();
+  erase(learner: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM learners WHERE id = ?', [learner]);
+      return (await tx.run('DELETE FROM attempts WHERE learner = ?', [learner])).changes;
+    });
   }
 
-  /** Deletes attempts and names untouched since `before`; returns the attempts deleted. */
-  sweep(before: number): number {
-    this.db.prepare('DELETE FROM learners WHERE updated < ? AND id NOT IN (SELECT learner FROM attempts WHERE updated >= ?)').run(before, before);
-    return this.db.prepare('DELETE FROM attempts WHERE updated < ?').run(before).changes;
+  /** Deletes attempts and names untouched since `before`; returns the attempts deleted. Several servers may sweep at once. */
+  async sweep(before: number): Promise<number> {
+    await this.db.run('DELETE FROM learners WHERE updated < ? AND id NOT IN (SELECT learner FROM attempts WHERE updated >= ?)', [before, before]);
+    return (await this.db.run('DELETE FROM attempts WHERE updated < ?', [before])).changes;
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM attempts'))!.n;
   }
-
-  close(): void { this.db.close(); }
 }

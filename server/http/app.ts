@@ -91,7 +91,7 @@ export function createApp(opts: {
     }
     const learner = learnerId(req);
     // Continuing an attempt whose box still runs hands that session back: nothing starts, so no start is spent.
-    const plan = body.resume === true ? history.resumePlan(learner, body.lab) : undefined;
+    const plan = body.resume === true ? await history.resumePlan(learner, body.lab) : undefined;
     if (plan) metrics.resumes.inc({ outcome: plan.kind });
     if (plan?.kind === 'live') return res.status(200).append('Set-Cookie', portCookie(plan.session)).json(plan.session.info());
     if (plan?.kind === 'refused') return apiError(res, 409, plan.code, plan.message);

@@ -31,29 +31,29 @@ export function historyRoutes(opts: { config: Config; history: HistoryService; a
     return false;
   };
 
-  router.get('/me', (req, res) => {
-    res.set('Cache-Control', 'no-store').json(history.list(learnerId(req)));
+  router.get('/me', async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await history.list(learnerId(req)));
   });
 
-  router.put('/me', (req, res) => {
+  router.put('/me', async (req, res) => {
     const name = (req.body as Partial<NameRequest> | undefined)?.name;
     if (typeof name !== 'string') return apiError(res, 400, 'bad-request', 'send JSON: {"name": "<your name>"} ("" to clear it)');
     const clean = cleanName(name);
     if ([...clean].length > NAME_MAX) return apiError(res, 400, 'name-too-long', `a name has at most ${NAME_MAX} characters`);
     if (!admitWrite(req, res)) return;
-    history.setName(learnerId(req), clean);
-    res.json(history.list(learnerId(req)));
+    await history.setName(learnerId(req), clean);
+    res.json(await history.list(learnerId(req)));
   });
 
-  router.delete('/me', (req, res) => {
+  router.delete('/me', async (req, res) => {
     if (!admitWrite(req, res)) return;
-    history.erase(learnerId(req));
+    await history.erase(learnerId(req));
     res.status(204).end();
   });
 
   // Public: anyone holding the link may check it (a teacher the learner sent it to).
-  router.get('/completions/:token', (req, res) => {
-    const answer = history.verify(String(req.params.token));
+  router.get('/completions/:token', async (req, res) => {
+    const answer = await history.verify(String(req.params.token));
     if ('malformed' in answer) return apiError(res, 400, 'bad-token', answer.malformed);
     res.set('Cache-Control', 'no-store').json(answer);
   });

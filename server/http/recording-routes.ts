@@ -48,7 +48,7 @@ export function recordingRoutes(opts: {
     if (typeof body?.on !== 'boolean') return apiError(res, 400, 'bad-request', 'send {"on": true|false, "input": false}');
     if (body.on) {
       try {
-        return res.status(201).json(recordings.start(session, terminal, learnerId(req), body.input === true));
+        return res.status(201).json(await recordings.start(session, terminal, learnerId(req), body.input === true));
       } catch (err) {
         if (err instanceof RecordingRefused) return apiError(res, err.status, err.code, err.message);
         throw err;
@@ -58,41 +58,41 @@ export function recordingRoutes(opts: {
     res.status(204).end();
   });
 
-  r.get('/recordings', (req, res) => {
+  r.get('/recordings', async (req, res) => {
     const lab = typeof req.query.lab === 'string' ? req.query.lab : undefined;
-    const body: RecordingListResponse = { recordings: store.list(learnerId(req), lab) };
+    const body: RecordingListResponse = { recordings: await store.list(learnerId(req), lab) };
     res.json(body);
   });
 
-  r.get('/recordings/:id', (req, res) => {
-    const info = store.ownedBy(String(req.params.id), learnerId(req));
+  r.get('/recordings/:id', async (req, res) => {
+    const info = await store.ownedBy(String(req.params.id), learnerId(req));
     if (!info) return apiError(res, 404, 'no-recording', 'no recording of yours has this id');
     res.json(info);
   });
 
-  r.get('/recordings/:id/cast', (req, res) => {
-    const info = store.ownedBy(String(req.params.id), learnerId(req));
+  r.get('/recordings/:id/cast', async (req, res) => {
+    const info = await store.ownedBy(String(req.params.id), learnerId(req));
     if (!info) return apiError(res, 404, 'no-recording', 'no recording of yours has this id');
     const day = new Date(info.createdAt).toISOString().slice(0, 10);
     sendCast(res, store.file(info.id), `${info.lab}-${info.terminal}-${day}.cast`, recordings.servable(info));
   });
 
   r.delete('/recordings/:id', async (req, res) => {
-    const info = store.ownedBy(String(req.params.id), learnerId(req));
+    const info = await store.ownedBy(String(req.params.id), learnerId(req));
     if (!info) return apiError(res, 404, 'no-recording', 'no recording of yours has this id');
     await recordings.stopById(info.id);
-    store.delete(info.id);
+    await store.delete(info.id);
     res.status(204).end();
   });
 
-  r.get('/shared/:share', (req, res) => {
-    const info = store.byShare(String(req.params.share));
+  r.get('/shared/:share', async (req, res) => {
+    const info = await store.byShare(String(req.params.share));
     if (!info) return apiError(res, 404, 'no-recording', 'this share link does not name a recording (it may have been deleted)');
     res.json(info);
   });
 
-  r.get('/shared/:share/cast', (req, res) => {
-    const info = store.byShare(String(req.params.share));
+  r.get('/shared/:share/cast', async (req, res) => {
+    const info = await store.byShare(String(req.params.share));
     if (!info) return apiError(res, 404, 'no-recording', 'this share link does not name a recording (it may have been deleted)');
     sendCast(res, store.file(info.id), undefined, recordings.servable(info));
   });

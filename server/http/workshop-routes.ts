@@ -69,9 +69,9 @@ export function workshopRoutes(opts: {
 
 
   /** The caller's role in the workshop named in the path; answers 404 (or 403) itself when none fits. */
-  const roleOf = (req: Request, res: Response, allowed: WorkshopRole[], action: string): { id: string; role: WorkshopRole; seat?: string } | undefined => {
+  const roleOf = async (req: Request, res: Response, allowed: WorkshopRole[], action: string): Promise<{ id: string; role: WorkshopRole; seat?: string } | undefined> => {
     const id = String(req.params.id);
-    const found = workshops.role(id, readCookie(req, cookieName(id)), learnerId(req));
+    const found = await workshops.role(id, readCookie(req, cookieName(id)), learnerId(req));
     // Not "forbidden": a workshop one holds no key to is not told to exist.
     if (!found) return void apiError(res, 404, 'no-workshop', 'no workshop of yours has this id: open your instructor or assistant link again');
     if (!allowed.includes(found.role)) {
@@ -88,7 +88,7 @@ export function workshopRoutes(opts: {
 
   // ---- creating and entering ----
 
-  r.post('/api/workshops', (req, res) => {
+  r.post('/api/workshops', async (req, res) => {
     const admin = config.workshops.adminToken;
     if (admin) {
       const header = req.get('authorization') ?? '';
@@ -104,7 +104,7 @@ export function workshopRoutes(opts: {
     if (endsAt <= startsAt) return apiError(res, 400, 'bad-request', 'endsAt must be after startsAt');
     if (endsAt <= now) return apiError(res, 400, 'bad-request', 'endsAt is in the past');
     if (endsAt - startsAt > 24 * HOUR) return apiError(res, 400, 'bad-request', 'a workshop lasts at most 24 hours');
-    const { record, instructorKey, assistantKey } = workshops.create({ title: body.title, labs: body.labs, seats: body.seats, startsAt, endsAt, paced: body.paced ?? false });
+    const { record, instructorKey, assistantKey } = await workshops.create({ title: body.title, labs: body.labs, seats: body.seats, startsAt, endsAt, paced: body.paced ?? false });
     const origin = `${req.protocol}://${req.get('host')}`;
     const out: CreateWorkshopResponse = {
       id: record.id, code: record.code, learnerUrl: `${origin}/w/${record.code}`,
@@ -116,13 +116,13 @@ export function workshopRoutes(opts: {
 
   // The key leaves the address bar (and history, and logs of what is shown) at once: it becomes an
   // HttpOnly cookie of this workshop only, and the browser is sent on to the workshop's page.
-  r.get('/workshops/:id/enter', (req, res) => {
+  r.get('/workshops/:id/enter', async (req, res) => {
     const id = String(req.params.id);
     const key = typeof req.query.k === 'string' ? req.query.k : '';
-    const role = key ? workshops.keyRole(id, key) : undefined;
+    const role = key ? await workshops.keyRole(id, key) : undefined;
     res.set('cache-control', 'no-store');
     if (!role) return void res.status(403).type('text/plain').send('This link is not valid for this workshop: ask the instructor for the current link.\n');
-    const w = workshops.store.workshop(id)!;
+    const w = (await workshops.store.workshop(id))!;
     const maxAge = Math.max(60, Math.round((w.endsAt + COOKIE_AFTER_END_MS - Date.now()) / 1000));
     const secure = req.secure ? '; Secure' : '';
     res.append('Set-Cookie', `${cookieName(id)}=${key}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`);
@@ -132,7 +132,7 @@ export function workshopRoutes(opts: {
   // ---- learners joining by code ----
 
   /** The workshop of the code in the path, counting misses against the caller's address. */
-  const byCode = (req: Request, res: Response): string | undefined => {
+  const byCode = async (req: Request, res: Response): Promise<string | undefined> => {
     const ip = clientIp(req, config.trustProxy);
     const wait = guard.blocked(ip);
     if (wait !== undefined) {
@@ -140,21 +140,21 @@ export function workshopRoutes(opts: {
       return void apiError(res, 429, 'rate-limited', `too many wrong workshop codes from your network: wait ${wait} s and check the code with your instructor`);
     }
     const code = normaliseCode(String(req.params.code));
-    if (!isJoinCode(code) || !workshops.store.byCode(code)) {
+    if (!isJoinCode(code) || !(await workshops.store.byCode(code))) {
       guard.miss(ip);
       return void apiError(res, 404, 'no-workshop', 'no workshop has this code: check it with your instructor (6 letters and digits)');
     }
     return code;
   };
 
-  r.get('/api/w/:code', (req, res) => {
-    const code = byCode(req, res);
+  r.get('/api/w/:code', async (req, res) => {
+    const code = await byCode(req, res);
     if (!code) return;
-    res.json(workshops.joinInfo(code, learnerId(req)));
+    res.json(await workshops.joinInfo(code, learnerId(req)));
   });
 
   r.post('/api/w/:code/join', async (req, res) => {
-    const code = byCode(req, res);
+    const code = await byCode(req, res);
     if (!code) return;
     const body = parse(joinSchema, req, res);
     if (!body) return;
@@ -194,83 +194,83 @@ export function workshopRoutes(opts: {
   const STAFF: WorkshopRole[] = ['instructor', 'assistant'];
   const INSTRUCTOR: WorkshopRole[] = ['instructor'];
 
-  r.get('/api/workshops/:id', (req, res) => {
-    const who = roleOf(req, res, EVERYONE, 'see this workshop');
+  r.get('/api/workshops/:id', async (req, res) => {
+    const who = await roleOf(req, res, EVERYONE, 'see this workshop');
     if (!who) return;
-    res.set('cache-control', 'no-store').json(workshops.state(who.id, who.role, who.seat));
+    res.set('cache-control', 'no-store').json(await workshops.state(who.id, who.role, who.seat));
   });
 
-  r.get('/api/workshops/:id/events', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'follow the room');
+  r.get('/api/workshops/:id/events', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'follow the room');
     if (!who) return;
     serveEvents(req, res, {
       workshop: who.id, log: workshops.events,
-      state: () => ({ type: 'state', state: workshops.state(who.id, who.role) }),
+      state: async () => ({ type: 'state', state: await workshops.state(who.id, who.role) }),
       delivered: (e) => opts.metrics?.workshopEventDelay.observe((Date.now() - e.at) / 1000),
     });
   });
 
-  r.post('/api/workshops/:id/broadcast', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'broadcast');
+  r.post('/api/workshops/:id/broadcast', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'broadcast');
     const body = who && parse(broadcastSchema, req, res);
     if (!who || !body) return;
     workshops.broadcast(who.id, body.message);
     res.status(204).end();
   });
 
-  r.post('/api/workshops/:id/extend', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'extend the workshop');
+  r.post('/api/workshops/:id/extend', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'extend the workshop');
     const body = who && parse(extendSchema, req, res);
     if (!who || !body) return;
     res.json({ endsAt: workshops.extend(who.id, body.minutes) });
   });
 
-  r.post('/api/workshops/:id/pace', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'pace the room');
+  r.post('/api/workshops/:id/pace', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'pace the room');
     const body = who && parse(paceSchema, req, res);
     if (!who || !body) return;
     workshops.pace(who.id, body.unlockedStep);
     res.status(204).end();
   });
 
-  r.post('/api/workshops/:id/end', (req, res) => {
-    const who = roleOf(req, res, INSTRUCTOR, 'end the workshop');
+  r.post('/api/workshops/:id/end', async (req, res) => {
+    const who = await roleOf(req, res, INSTRUCTOR, 'end the workshop');
     if (!who) return;
     res.status(202).json({ endsAt: workshops.endSoon(who.id) });
   });
 
   r.post('/api/workshops/:id/seats/:seat/reset', async (req, res) => {
-    const who = roleOf(req, res, INSTRUCTOR, 'reset a seat');
+    const who = await roleOf(req, res, INSTRUCTOR, 'reset a seat');
     if (!who) return;
     await workshops.reset(who.id, String(req.params.seat));
     res.status(204).end();
   });
 
-  r.post('/api/workshops/:id/seats/:seat/control', (req, res) => {
-    const who = roleOf(req, res, INSTRUCTOR, 'take control of a terminal');
+  r.post('/api/workshops/:id/seats/:seat/control', async (req, res) => {
+    const who = await roleOf(req, res, INSTRUCTOR, 'take control of a terminal');
     const body = who && parse(controlSchema, req, res);
     if (!who || !body) return;
     workshops.control(who.id, String(req.params.seat), body.on);
     res.status(202).end();
   });
 
-  r.post('/api/workshops/:id/seats/:seat/view', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'view a terminal');
+  r.post('/api/workshops/:id/seats/:seat/view', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'view a terminal');
     if (!who) return;
     res.set('cache-control', 'no-store').json(workshops.viewTicket(who.id, String(req.params.seat), who.role as 'instructor' | 'assistant'));
   });
 
-  r.post('/api/workshops/:id/seats/:seat/hand', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'lower a hand');
+  r.post('/api/workshops/:id/seats/:seat/hand', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'lower a hand');
     if (!who) return;
     workshops.lowerHand(who.id, String(req.params.seat));
     res.status(204).end();
   });
 
-  r.get('/api/workshops/:id/report', (req, res) => {
-    const who = roleOf(req, res, STAFF, 'read the report');
+  r.get('/api/workshops/:id/report', async (req, res) => {
+    const who = await roleOf(req, res, STAFF, 'read the report');
     if (!who) return;
-    const rows = workshops.report(who.id);
+    const rows = await workshops.report(who.id);
     res.set('cache-control', 'no-store');
     if (req.query.format === 'csv') {
       const day = new Date().toISOString().slice(0, 10);

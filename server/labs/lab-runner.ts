@@ -23,6 +23,7 @@ const MIN_CHECK_GAP_MS = 300;
 export class LabRunner {
   private statuses: StepStatus[];
   private current: number;
+  private saving: Promise<void> = Promise.resolve();
   private checking = false;
   private feedback: CheckFeedback | undefined;
   /** A check asked for while one runs: one more runs after it (commands come faster than checks). */
@@ -56,14 +57,8 @@ export class LabRunner {
     /** Continue a learner's attempt: the first this many steps are replayed (their solutions and checks) before the learner types. */
     private readonly resumeAt = 0,
   ) {
-    const saved = store.load(session);
-    if (saved && saved.lab === lab.id && saved.statuses.length === lab.steps.length) {
-      this.statuses = saved.statuses;
-      this.current = saved.current;
-    } else {
-      this.statuses = lab.steps.map((_, i) => (i === 0 ? 'current' : 'pending'));
-      this.current = 0;
-    }
+    this.statuses = lab.steps.map((_, i) => (i === 0 ? 'current' : 'pending'));
+    this.current = 0;
     this.quietFailures = foregroundCommands(lab.steps[this.current]?.foreground);
     const replaying = Math.min(resumeAt, lab.steps.length);
     if (replaying > 0) this.replay = { state: 'running', step: 1, of: replaying, title: lab.steps[0]!.title };
@@ -75,6 +70,12 @@ export class LabRunner {
    * session is handed out at once and its page shows the replay as it goes (progress.replay).
    */
   async start(): Promise<void> {
+    const saved = await this.store.load(this.session);
+    if (saved && saved.lab === this.lab.id && saved.statuses.length === this.lab.steps.length) {
+      this.statuses = saved.statuses;
+      this.current = saved.current;
+      this.quietFailures = foregroundCommands(this.lab.steps[this.current]?.foreground);
+    }
     // Like a failing step setup, a failing start is logged, not fatal: the learner still gets a shell.
     await startLab(this.driver, this.lab, this.boxes).catch((err: Error) => this.log.error({ session: this.session, lab: this.lab.id, err }, 'lab start failed'));
     if (this.replay) {
@@ -231,7 +232,8 @@ export class LabRunner {
       this.log.warn({ err, session: this.session, step: index }, 'check failed to run');
     }
     if (this.disposed) return false;
-    this.store.recordCheck(this.session, this.lab.id, index, passed, source, Date.now() - started);
+    await this.store.recordCheck(this.session, this.lab.id, index, passed, source, Date.now() - started)
+      .catch((err: Error) => this.log.error({ err, session: this.session, step: index }, 'check not recorded'));
     this.onChecked(passed, source);
     if (passed) {
       this.statuses[index] = 'done';
@@ -262,8 +264,11 @@ export class LabRunner {
     if (result.exitCode !== 0) this.log.error({ session: this.session, lab: this.lab.id, step: index, output: result.output }, 'step setup failed');
   }
 
+  /** Saves in order (the last state wins on every database), without holding up the learner. */
   private persist(): void {
-    this.store.save(this.session, { lab: this.lab.id, current: this.current, statuses: this.statuses });
+    const progress = { lab: this.lab.id, current: this.current, statuses: [...this.statuses] };
+    this.saving = this.saving.then(() => this.store.save(this.session, progress))
+      .catch((err: Error) => this.log.error({ err, session: this.session }, 'progress not saved'));
   }
 
   private emit(): void {

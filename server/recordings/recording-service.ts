@@ -5,7 +5,7 @@ import type { RecordingInfo } from '../../protocol/api.js';
 import type { RecordingLimits } from '../config.js';
 import type { Session } from '../sessions/session.js';
 import type { RecordingFormat } from './cast-writer.js';
-import type { RecordingStore } from './recording-store.js';
+import type { RecordingStore, RecordingUsage } from './recording-store.js';
 import { TerminalRecorder, formatBytes } from './terminal-recorder.js';
 
 interface Active { id: string; owner: string; cap: number; recorder: TerminalRecorder; offCloser: () => void }
@@ -26,6 +26,7 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export class RecordingService {
   private readonly active = new Map<string, Active>();
+  private readonly starting = new Map<string, Promise<RecordingInfo>>();
   /**
    * Stopped recordings whose file is still being closed, by id: until their last lines (the closing
    * marker) are flushed and their row finished, readers find them here and are served only what
@@ -33,11 +34,13 @@ export class RecordingService {
    */
   private readonly closing = new Map<string, TerminalRecorder>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The sweep made at start (resolves when it is done, whatever it found). */
+  readonly firstSweep: Promise<void>;
 
   /** `format`: the asciicast version new recordings are written in. */
   constructor(readonly store: RecordingStore, readonly limits: RecordingLimits, readonly format: RecordingFormat = 'v2') {
-    this.sweep();
-    this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_EVERY_MS, Math.max(1000, limits.retentionMs)));
+    this.firstSweep = this.sweep().then(() => undefined, () => undefined);
+    this.sweeper = setInterval(() => void this.sweep().catch(() => {}), Math.min(SWEEP_EVERY_MS, Math.max(1000, limits.retentionMs)));
     this.sweeper.unref();
   }
 
@@ -45,13 +48,29 @@ export class RecordingService {
    * Starts recording (or returns the running recording of) one terminal of a session. Throws
    * RecordingRefused when the owner has as many recordings, or as many bytes, as they may keep.
    */
-  start(session: Session, terminal: string, owner: string, input: boolean): RecordingInfo {
+  start(session: Session, terminal: string, owner: string, input: boolean): Promise<RecordingInfo> {
     const key = `${session.id}/${terminal}`;
+    // Two starts of one terminal at once make one recording.
+    const pending = this.starting.get(key);
+    if (pending) return pending;
+    const starting = this.begin(key, session, terminal, owner, input).finally(() => this.starting.delete(key));
+    this.starting.set(key, starting);
+    return starting;
+  }
+
+  private async begin(key: string, session: Session, terminal: string, owner: string, input: boolean): Promise<RecordingInfo> {
     const running = this.active.get(key);
-    if (running) return this.store.get(running.id)!;
-    const cap = this.room(owner);
-    const stream = session.terminal(terminal, { cols: 80, rows: 24 });
-    const { info, file } = this.store.create({ owner, lab: session.lab.id, session: session.id, terminal, title: `${session.lab.title} (${terminal})`, input });
+    if (running) return (await this.store.get(running.id))!;
+    const { info, file, cap } = await this.store.create(
+      { owner, lab: session.lab.id, session: session.id, terminal, title: `${session.lab.title} (${terminal})`, input },
+      (usage) => this.room(usage));
+    let stream: ReturnType<Session['terminal']>;
+    try {
+      stream = session.terminal(terminal, { cols: 80, rows: 24 });
+    } catch (err) {
+      await this.store.delete(info.id);
+      throw err;
+    }
     const sizeReason = cap < this.limits.maxBytes
       ? `your recordings reached the ${formatBytes(this.limits.maxBytesPerLearner)} kept per learner`
       : `reached its ${formatBytes(this.limits.maxBytes)} limit`;
@@ -64,20 +83,17 @@ export class RecordingService {
     return info;
   }
 
-  /** The size cap a new recording of `owner` gets, or why it may not start. */
-  private room(owner: string): number {
-    const { count, bytes } = this.store.usage(owner);
+  /** The size cap a new recording gets, given its owner's usage (running recordings at their caps), or why it may not start. */
+  private room({ count, bytes }: RecordingUsage): number {
     const { maxPerLearner, maxBytesPerLearner, maxBytes } = this.limits;
     if (count >= maxPerLearner) {
       throw new RecordingRefused('too-many-recordings',
         `you have ${count} recordings, the most kept per learner is ${maxPerLearner}: delete old ones on the Recordings page to record again`);
     }
-    let reserved = 0;
-    for (const a of this.active.values()) if (a.owner === owner) reserved += a.cap;
-    const left = maxBytesPerLearner - bytes - reserved;
+    const left = maxBytesPerLearner - bytes;
     if (left < MIN_RECORDING_BYTES) {
       throw new RecordingRefused('recording-space-full',
-        `your recordings use ${formatBytes(bytes + reserved)} of the ${formatBytes(maxBytesPerLearner)} kept per learner: delete old ones on the Recordings page to record again`);
+        `your recordings use ${formatBytes(bytes)} of the ${formatBytes(maxBytesPerLearner)} kept per learner: delete old ones on the Recordings page to record again`);
     }
     return Math.min(maxBytes, left);
   }
@@ -91,7 +107,7 @@ export class RecordingService {
     running.offCloser();
     try {
       await running.recorder.stop();
-      this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes, running.recorder.stopReason);
+      await this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes, running.recorder.stopReason);
     } finally {
       this.closing.delete(running.id);
     }
@@ -133,10 +149,10 @@ export class RecordingService {
     }
   }
 
-  /** Deletes finished recordings older than the retention period; returns their ids. */
-  sweep(now = Date.now()): string[] {
-    const expired = this.store.createdBefore(now - this.limits.retentionMs);
-    for (const id of expired) this.store.delete(id);
+  /** Deletes finished recordings older than the retention period; returns their ids. Several servers may sweep at once. */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const expired = await this.store.createdBefore(now - this.limits.retentionMs);
+    for (const id of expired) await this.store.delete(id);
     return expired;
   }
 

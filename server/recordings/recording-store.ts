@@ -1,10 +1,12 @@
-// Recordings: metadata in SQLite, the .cast files under <stateDir>/recordings. Each recording has
+// Recordings: metadata in SQLite or PostgreSQL (server/store/), the .cast files under
+// <stateDir>/recordings (servers sharing a database share that folder too). Each recording has
 // an owner (the learner's browser), and a separate unguessable share id for read-only links.
 // At start the two are made to agree: a file without a row, or a row without its file, is removed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type { Database } from '../store/database.js';
+import { migrate } from '../store/schema.js';
 import type { RecordingInfo } from '../../protocol/api.js';
 
 interface Row {
@@ -20,114 +22,133 @@ function toInfo(r: Row): RecordingInfo {
   };
 }
 
-export class RecordingStore {
-  private readonly db: Database.Database;
-  readonly dir: string;
+/** What an owner's recordings take: how many, and bytes (finished ones at their size, running ones at their cap). */
+export interface RecordingUsage { count: number; bytes: number }
 
-  constructor(stateDir: string) {
-    this.dir = path.join(stateDir, 'recordings');
-    fs.mkdirSync(this.dir, { recursive: true });
-    this.db = new Database(path.join(stateDir, 'recordings.db'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS recordings (
-      id TEXT PRIMARY KEY, share TEXT UNIQUE NOT NULL, owner TEXT NOT NULL, lab TEXT NOT NULL, session TEXT NOT NULL,
-      terminal TEXT NOT NULL, title TEXT NOT NULL, created INTEGER NOT NULL, duration REAL NOT NULL DEFAULT 0,
-      bytes INTEGER NOT NULL DEFAULT 0, input INTEGER NOT NULL, state TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);`);
-    const columns = this.db.prepare('PRAGMA table_info(recordings)').all() as Array<{ name: string }>;
-    if (!columns.some((c) => c.name === 'stopped')) this.db.exec('ALTER TABLE recordings ADD COLUMN stopped TEXT');
-    this.reconcile();
+export class RecordingStore {
+  private constructor(private readonly db: Database, readonly dir: string) {}
+
+  /** `runsAtMostMs`: how long a recording can run (its cap), which tells another server's running recording from a dead one. */
+  static async open(db: Database, stateDir: string, runsAtMostMs = 2 * 60 * 60 * 1000): Promise<RecordingStore> {
+    const dir = path.join(stateDir, 'recordings');
+    fs.mkdirSync(dir, { recursive: true });
+    await migrate(db, 'recordings');
+    const store = new RecordingStore(db, dir);
+    await store.reconcile(runsAtMostMs);
+    return store;
   }
 
   /**
    * Makes the files and rows agree after a previous run: a recording still marked as running
    * belongs to a server that stopped without closing it, so its file is cut after its last whole
    * event and kept, as finished; a row whose file is gone is dropped; a .cast file (or anything
-   * else) in the directory that no row names is deleted.
+   * else) in the directory that no row names is deleted. On a database servers share (PostgreSQL),
+   * a running recording younger than the longest a recording runs may be another server's, still
+   * being written: it is left alone, and a file is deleted only if its row is still missing when
+   * the directory is read (a row is made before its file).
    */
-  private reconcile(): void {
-    const rows = this.db.prepare('SELECT id, state, bytes FROM recordings').all() as Array<Pick<Row, 'id' | 'state' | 'bytes'>>;
+  private async reconcile(runsAtMostMs: number): Promise<void> {
+    const shared = this.db.dialect === 'postgres';
+    const rows = await this.db.all<Pick<Row, 'id' | 'state' | 'bytes' | 'created'>>('SELECT id, state, bytes, created FROM recordings');
     const known = new Set<string>();
     for (const row of rows) {
       const file = this.file(row.id);
+      if (shared && row.state === 'recording' && row.created > Date.now() - runsAtMostMs) {
+        known.add(path.basename(file));
+        continue;
+      }
       if (!fs.existsSync(file)) {
-        this.db.prepare('DELETE FROM recordings WHERE id = ?').run(row.id);
+        await this.db.run('DELETE FROM recordings WHERE id = ?', [row.id]);
         continue;
       }
       if (row.state === 'recording') {
         const bytes = wholeLines(file);
         if (bytes === 0) {
-          this.db.prepare('DELETE FROM recordings WHERE id = ?').run(row.id);
+          await this.db.run('DELETE FROM recordings WHERE id = ?', [row.id]);
           continue;
         }
-        this.db.prepare("UPDATE recordings SET state = 'done', bytes = ? WHERE id = ?").run(bytes, row.id);
+        await this.db.run("UPDATE recordings SET state = 'done', bytes = ? WHERE id = ?", [bytes, row.id]);
       }
       known.add(path.basename(file));
     }
     for (const name of fs.readdirSync(this.dir)) {
-      if (!known.has(name)) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+      if (known.has(name)) continue;
+      if (shared && name.endsWith('.cast') && await this.db.get('SELECT 1 FROM recordings WHERE id = ?', [name.slice(0, -'.cast'.length)])) continue;
+      fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
     }
   }
 
-  create(r: { owner: string; lab: string; session: string; terminal: string; title: string; input: boolean }): { info: RecordingInfo; file: string } {
+  /**
+   * Adds a running recording if its owner has room: `room` is given the owner's usage and returns
+   * the new recording's size cap (or throws why it may not start). One transaction holding the
+   * owner's recordings, so two starts at once, on any servers, cannot both take the last room.
+   */
+  create(r: { owner: string; lab: string; session: string; terminal: string; title: string; input: boolean },
+    room: (usage: RecordingUsage) => number = () => 0): Promise<{ info: RecordingInfo; file: string; cap: number }> {
     const id = crypto.randomBytes(9).toString('base64url');
     const share = crypto.randomBytes(24).toString('base64url');
-    this.db.prepare(`INSERT INTO recordings (id, share, owner, lab, session, terminal, title, created, input, state)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'recording')`).run(id, share, r.owner, r.lab, r.session, r.terminal, r.title, Date.now(), r.input ? 1 : 0);
-    return { info: this.get(id)!, file: this.file(id) };
+    return this.db.transaction(async (tx) => {
+      await tx.lock(`recordings:${r.owner}`);
+      const usage = (await tx.get<RecordingUsage>(`SELECT COUNT(*) AS count,
+        COALESCE(SUM(CASE WHEN state = 'done' THEN bytes ELSE cap END), 0) AS bytes FROM recordings WHERE owner = ?`, [r.owner]))!;
+      const cap = room(usage);
+      await tx.run(`INSERT INTO recordings (id, share, owner, lab, session, terminal, title, created, input, state, cap)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`, [id, share, r.owner, r.lab, r.session, r.terminal, r.title, Date.now(), r.input ? 1 : 0, cap]);
+      const row = (await tx.get<Row>('SELECT * FROM recordings WHERE id = ?', [id]))!;
+      return { info: toInfo(row), file: this.file(id), cap };
+    });
   }
 
   /** `stopped`: why a cap stopped it (shown to the learner), when one did. */
-  finish(id: string, durationS: number, bytes: number, stopped?: string): void {
-    this.db.prepare("UPDATE recordings SET state = 'done', duration = ?, bytes = ?, stopped = ? WHERE id = ?").run(durationS, bytes, stopped ?? null, id);
+  async finish(id: string, durationS: number, bytes: number, stopped?: string): Promise<void> {
+    await this.db.run("UPDATE recordings SET state = 'done', duration = ?, bytes = ?, stopped = ? WHERE id = ?", [durationS, bytes, stopped ?? null, id]);
   }
 
-  /** How many recordings `owner` has, and the bytes of the finished ones (running ones count 0 here). */
-  usage(owner: string): { count: number; bytes: number } {
-    const row = this.db.prepare("SELECT COUNT(*) AS count, COALESCE(SUM(CASE WHEN state = 'done' THEN bytes ELSE 0 END), 0) AS bytes FROM recordings WHERE owner = ?").get(owner) as { count: number; bytes: number };
-    return row;
+  /** How many recordings `owner` has, and their bytes (running ones count at their cap). */
+  async usage(owner: string): Promise<RecordingUsage> {
+    return (await this.db.get<RecordingUsage>(`SELECT COUNT(*) AS count,
+      COALESCE(SUM(CASE WHEN state = 'done' THEN bytes ELSE cap END), 0) AS bytes FROM recordings WHERE owner = ?`, [owner]))!;
   }
 
   /** Ids of finished recordings created before `before` (epoch ms). */
-  createdBefore(before: number): string[] {
-    return (this.db.prepare("SELECT id FROM recordings WHERE state = 'done' AND created < ?").all(before) as Array<{ id: string }>).map((r) => r.id);
+  async createdBefore(before: number): Promise<string[]> {
+    return (await this.db.all<{ id: string }>("SELECT id FROM recordings WHERE state = 'done' AND created < ?", [before])).map((r) => r.id);
   }
 
   /** Changes when a recording counts as made (retention is measured from it). */
-  setCreated(id: string, created: number): void {
-    this.db.prepare('UPDATE recordings SET created = ? WHERE id = ?').run(created, id);
+  async setCreated(id: string, created: number): Promise<void> {
+    await this.db.run('UPDATE recordings SET created = ? WHERE id = ?', [created, id]);
   }
 
-  get(id: string): RecordingInfo | undefined {
-    const row = this.db.prepare('SELECT * FROM recordings WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<RecordingInfo | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM recordings WHERE id = ?', [id]);
     return row ? toInfo(row) : undefined;
   }
 
-  ownedBy(id: string, owner: string): RecordingInfo | undefined {
-    const row = this.db.prepare('SELECT * FROM recordings WHERE id = ? AND owner = ?').get(id, owner) as Row | undefined;
+  async ownedBy(id: string, owner: string): Promise<RecordingInfo | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM recordings WHERE id = ? AND owner = ?', [id, owner]);
     return row ? toInfo(row) : undefined;
   }
 
-  byShare(share: string): RecordingInfo | undefined {
-    const row = this.db.prepare('SELECT * FROM recordings WHERE share = ?').get(share) as Row | undefined;
+  async byShare(share: string): Promise<RecordingInfo | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM recordings WHERE share = ?', [share]);
     return row ? toInfo(row) : undefined;
   }
 
-  list(owner: string, lab?: string): RecordingInfo[] {
-    const rows = (lab
-      ? this.db.prepare('SELECT * FROM recordings WHERE owner = ? AND lab = ? ORDER BY created DESC').all(owner, lab)
-      : this.db.prepare('SELECT * FROM recordings WHERE owner = ? ORDER BY created DESC').all(owner)) as Row[];
+  async list(owner: string, lab?: string): Promise<RecordingInfo[]> {
+    const rows = lab
+      ? await this.db.all<Row>('SELECT * FROM recordings WHERE owner = ? AND lab = ? ORDER BY created DESC', [owner, lab])
+      : await this.db.all<Row>('SELECT * FROM recordings WHERE owner = ? ORDER BY created DESC', [owner]);
     return rows.map(toInfo);
   }
 
-  delete(id: string): void {
-    this.db.prepare('DELETE FROM recordings WHERE id = ?').run(id);
+  /** Deletes the row and its file (idempotent: several servers' sweeps may delete the same one). */
+  async delete(id: string): Promise<void> {
+    await this.db.run('DELETE FROM recordings WHERE id = ?', [id]);
     fs.rmSync(this.file(id), { force: true });
   }
 
   file(id: string): string { return path.join(this.dir, `${id}.cast`); }
-
-  close(): void { this.db.close(); }
 }
 
 /** Cuts `file` after its last newline (a crash can leave half an event) and returns its new size. */

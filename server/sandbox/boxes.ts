@@ -36,6 +36,8 @@ export interface BoxLimits {
 export interface BoxSpec {
   /** This lab server instance; everything it creates carries it (removeLeftovers sweeps by it). */
   instance: string;
+  /** The server among the instance's replicas that makes the box (a label; removeLeftovers can spare it). */
+  replica?: string;
   session: string;
   profile: Profile;
   /** Image ref from ensureImages() for this profile. */
@@ -129,7 +131,8 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
   const gvisor = spec.runtime === 'runsc';
   if (gvisor && spec.profile === 'kubernetes') throw new Error(`createBox: ${KUBERNETES_NEEDS_RUNC}`);
 
-  const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet, spec.subnetPool ?? DEFAULT_SUBNET_POOL);
+  const owner: Record<string, string> = spec.replica ? { [LABEL.replica]: spec.replica } : {};
+  const net = await ensureSessionNetwork(docker, spec.instance, spec.session, spec.internet, spec.subnetPool ?? DEFAULT_SUBNET_POOL, owner);
   const name = `tl-${spec.instance}-${spec.session}-${randomBytes(3).toString('hex')}`;
   const isDocker = spec.profile === 'docker';
   const isKube = spec.profile === 'kubernetes';
@@ -202,7 +205,7 @@ async function createBoxOnce(docker: Docker, spec: BoxSpec, retry: boolean): Pro
       Hostname: hostname,
       Labels: {
         [LABEL.instance]: spec.instance, [LABEL.session]: spec.session,
-        [LABEL.role]: 'box', [LABEL.profile]: spec.profile, [LABEL.hostname]: hostname,
+        [LABEL.role]: 'box', [LABEL.profile]: spec.profile, [LABEL.hostname]: hostname, ...owner,
       },
       HostConfig: hostConfig,
       NetworkingConfig: { EndpointsConfig: { [net.name]: { Aliases: [hostname] } } },
@@ -281,11 +284,14 @@ export async function listBoxes(docker: Docker, instance: string): Promise<Box[]
 
 /**
  * Removes every container, network and volume labelled with this instance (a crashed or
- * restarted server's boxes, or a test's). Returns how many of each went.
+ * restarted server's boxes, or a test's), except those of the replicas in `spare` (live servers
+ * sharing the instance). Returns how many of each went.
  */
-export async function removeLeftovers(docker: Docker, instance: string, log: (l: string) => void):
+export async function removeLeftovers(docker: Docker, instance: string, log: (l: string) => void, spare: ReadonlySet<string> = new Set()):
   Promise<{ containers: number; networks: number; volumes: number }> {
   const filters = { label: [`${LABEL.instance}=${instance}`] };
+  const gone = <T extends { Labels?: Record<string, string> | null }>(list: T[]): T[] =>
+    list.filter((o) => !spare.has(o.Labels?.[LABEL.replica] ?? ''));
   const counts = { containers: 0, networks: 0, volumes: 0 };
   // Containers first (in parallel: a server stopping with many boxes), then what they used.
   // A failure (say, a box created meanwhile still on a network) is logged, not thrown: the
@@ -299,12 +305,12 @@ export async function removeLeftovers(docker: Docker, instance: string, log: (l:
       else log(`termlab: could not remove ${what}: ${(err as Error).message}`);
     }
   };
-  const containers = await docker.listContainers({ all: true, filters });
+  const containers = gone(await docker.listContainers({ all: true, filters }));
   await Promise.all(containers.map((c) => settle('containers', `container ${c.Names[0] ?? c.Id}`,
     () => docker.getContainer(c.Id).remove({ force: true, v: true }))));
-  const networks = await docker.listNetworks({ filters });
+  const networks = gone(await docker.listNetworks({ filters }));
   await Promise.all(networks.map((n) => settle('networks', `network ${n.Name}`, () => docker.getNetwork(n.Id).remove())));
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  const volumes = gone((await docker.listVolumes({ filters })).Volumes ?? []);
   await Promise.all(volumes.map((v) => settle('volumes', `volume ${v.Name}`, () => docker.getVolume(v.Name).remove({ force: true }))));
   if (counts.containers + counts.networks + counts.volumes > 0) {
     log(`termlab: removed leftovers of instance ${instance}: ${counts.containers} containers, ` +
@@ -495,7 +501,8 @@ function handOverCgroups(pid: number): void {
 interface SessionNet { id: string; name: string }
 
 /** The session's network: found by labels, else created with a free /24 from the pool. */
-async function ensureSessionNetwork(docker: Docker, instance: string, session: string, internet: boolean, subnetPool: string): Promise<SessionNet> {
+async function ensureSessionNetwork(docker: Docker, instance: string, session: string, internet: boolean, subnetPool: string,
+  owner: Record<string, string>): Promise<SessionNet> {
   const name = `tl-${instance}-${session}`;
   // Linux caps interface names at 15 characters: tl-i/tl-e plus 11 hex of the network name.
   const bridge = (internet ? BRIDGE_PREFIX_INTERNET : BRIDGE_PREFIX_INTERNAL) +
@@ -524,7 +531,7 @@ async function ensureSessionNetwork(docker: Docker, instance: string, session: s
         },
         Labels: {
           [LABEL.instance]: instance, [LABEL.session]: session,
-          [LABEL.role]: 'network', [LABEL.internet]: String(internet),
+          [LABEL.role]: 'network', [LABEL.internet]: String(internet), ...owner,
         },
       });
       return { id: net.id, name };

@@ -39,6 +39,8 @@ export interface DriverOptions {
   prepare?: PrepareHold;
   /** A profile prepared in the background became ready: pools and workshops may pre-start its boxes. */
   onProfileReady?: (profile: SandboxProfile) => void;
+  /** The live replicas sharing this instance (server/store/replica-leases.ts): the sweep at start leaves their boxes. */
+  spareAtStart?: ReadonlySet<string>;
 }
 
 /** A test's stand-in for the preparation of some profiles (see DriverOptions.prepare). */
@@ -90,13 +92,13 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     if (!firewallOk) return 'the host firewall that isolates boxes is missing; new boxes wait until it is restored';
     return undefined;
   };
-  const sweepLeftovers = async () => {
-    const removed = await removeLeftovers(docker, config.instance, (line) => log.info(line));
+  const sweepLeftovers = async (spare?: ReadonlySet<string>) => {
+    const removed = await removeLeftovers(docker, config.instance, (line) => log.info(line), spare);
     if (removed.containers + removed.networks + removed.volumes > 0) {
       log.info({ ...removed, instance: config.instance }, 'removed what a previous run left behind');
     }
   };
-  await sweepLeftovers();
+  await sweepLeftovers(options.spareAtStart);
   const boxDisk = facts.diskQuota ? await BtrfsBoxDisk.open(docker) : undefined;
   // Built on an earlier run: ready now, no background work (nothing built is rebuilt).
   const later: SandboxProfile[] = [];
@@ -155,6 +157,7 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
       if (refused) throw new Error(refused);
       const box = await createBox(docker, {
         instance: config.instance,
+        replica: config.replica,
         session: request.session,
         profile: request.profile,
         image: images[request.profile]!,

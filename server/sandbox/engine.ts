@@ -26,6 +26,8 @@ export const LABEL = {
   hostname: 'termlab.hostname',
   /** Whether a session network routes to the internet ('true' | 'false'). */
   internet: 'termlab.internet',
+  /** The server (replica) that made it: sweeps of leftovers spare live replicas' (server/store/replica-leases.ts). */
+  replica: 'termlab.replica',
 } as const;
 
 /** Linux bridge names of session networks start with this; the host firewall keys on it. */

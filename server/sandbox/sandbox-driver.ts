@@ -49,8 +49,12 @@ export interface SandboxDriver {
   openShell(box: BoxHandle, size: { cols: number; rows: number }): BoxShell;
   /** Why boxes of this profile cannot be made now (engine without remapping, firewall missing), or undefined. */
   available(profile: SandboxProfile): string | undefined;
-  /** Removes every box, network and volume this server's instance made: at start what a crashed run left, at stop what remains. */
-  removeLeftovers(): Promise<void>;
+  /**
+   * Removes every box, network and volume this server's instance made, but those of the replicas
+   * in `spare` (live servers sharing the instance; every box carries its maker's config.replica):
+   * at start what a crashed run left, now and then what a crashed replica left, at stop what remains.
+   */
+  removeLeftovers(spare?: ReadonlySet<string>): Promise<void>;
   /** Re-checks what isolates boxes from the host and each other (the sweeper calls it); restores it if it can. */
   checkIsolation(): Promise<void>;
   /** The engine caps each box's disk itself; else the sweeper polls writableBytes against diskQuotaBytes. */

@@ -3,6 +3,7 @@
 import type { SeatNotice, SeatRow, SeatStep, WorkshopEvent, WorkshopPhase, WorkshopRole, WorkshopState } from '../../protocol/workshops.js';
 import type { WorkshopSettings } from '../config.js';
 import type { Lab } from '../labs/lab-loader.js';
+import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
 import type { EventLog } from './event-log.js';
@@ -16,6 +17,7 @@ export interface RoomDeps {
   labs: () => Map<string, Lab>;
   settings: WorkshopSettings;
   events: EventLog;
+  log: Logger;
 }
 
 export function phaseOf(w: WorkshopRecord, now: number): WorkshopPhase {
@@ -37,8 +39,16 @@ export class Room {
   /** The warm-box count the dashboards were last told. */
   warmSent = 0;
 
-  constructor(public w: WorkshopRecord, private readonly deps: RoomDeps) {
-    for (const seat of deps.store.seats(w.id)) this.seats.set(seat.seat, seat);
+  /** Seats' writes, one after the other (the last state of a seat wins). */
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(public w: WorkshopRecord, private readonly deps: RoomDeps, seats: SeatRecord[]) {
+    for (const seat of seats) this.seats.set(seat.seat, seat);
+  }
+
+  /** The room with the workshop's seats as stored. */
+  static async load(w: WorkshopRecord, deps: RoomDeps): Promise<Room> {
+    return new Room(w, deps, await deps.store.seats(w.id));
   }
 
   get id(): string { return this.w.id; }
@@ -74,7 +84,7 @@ export class Room {
     const onProgress = (): void => {
       const at = applyProgress(seat.steps, session.runner.progress(), this.feedbackAt.get(seat.seat) ?? 0, Date.now(), this.w.unlockedStep ?? Infinity);
       this.feedbackAt.set(seat.seat, at);
-      this.deps.store.saveSeat(seat);
+      this.persist(seat);
       this.refreshSeat(seat);
     };
     const offs = [
@@ -94,8 +104,16 @@ export class Room {
   }
 
   save(seat: SeatRecord): void {
-    this.deps.store.saveSeat(seat);
+    this.persist(seat);
     this.refreshSeat(seat);
+  }
+
+  /** Resolves when the seats' writes made so far are stored. */
+  saved(): Promise<void> { return this.writing; }
+
+  private persist(seat: SeatRecord): void {
+    this.writing = this.writing.then(() => this.deps.store.saveSeat(seat))
+      .catch((err: Error) => this.deps.log.error({ err, workshop: this.id, seat: seat.seat }, 'seat not saved'));
   }
 
   noteHint(seat: SeatRecord, step: number, hint: number | undefined, hintCount: number): void {
@@ -125,7 +143,8 @@ export class Room {
 
   publish(event: WorkshopEvent): void {
     if (event.type === 'workshop') this.warmSent = event.warm;
-    this.deps.events.publish(this.id, event);
+    this.deps.events.publish(this.id, event)
+      .catch((err: Error) => this.deps.log.error({ err, workshop: this.id }, 'workshop event not stored'));
   }
 
   /** Sends the rows that changed since they were last sent (time passing can make a seat stuck). */

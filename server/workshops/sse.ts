@@ -17,7 +17,7 @@ function lastEventId(req: Request): number | undefined {
 }
 
 export function serveEvents(req: Request, res: Response, opts: {
-  workshop: string; log: EventLog; state: () => WorkshopEvent; delivered?: (e: StoredEvent) => void;
+  workshop: string; log: EventLog; state: () => Promise<WorkshopEvent>; delivered?: (e: StoredEvent) => void;
 }): void {
   res.status(200).set({
     'content-type': 'text/event-stream; charset=utf-8',
@@ -30,19 +30,28 @@ export function serveEvents(req: Request, res: Response, opts: {
     if (res.writableLength > MAX_BUFFERED) return void res.destroy();
     res.write(`id: ${seq}\ndata: ${JSON.stringify(event)}\n\n`);
   };
-  const follow = opts.log.follow(opts.workshop, lastEventId(req), (e) => {
-    write(e.seq, e.event);
-    opts.delivered?.(e);
-  });
-  // Ask the browser to retry soon after a drop.
-  res.write('retry: 1000\n\n');
-  if (follow.missed) for (const e of follow.missed) write(e.seq, e.event);
-  else write(follow.lastSeq, opts.state());
+  let stop: (() => void) | undefined;
+  let closed = false;
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   const close = (): void => {
+    closed = true;
     clearInterval(heartbeat);
-    follow.stop();
+    stop?.();
   };
   // The response's close is the connection's; the request's can come as soon as its (empty) body is read.
   res.on('close', close);
+  void opts.log.follow(opts.workshop, lastEventId(req), (e) => {
+    write(e.seq, e.event);
+    opts.delivered?.(e);
+  }, async (start) => {
+    const state = start.missed ? undefined : await opts.state();
+    if (closed) return;
+    // Ask the browser to retry soon after a drop.
+    res.write('retry: 1000\n\n');
+    if (start.missed) for (const e of start.missed) write(e.seq, e.event);
+    else write(start.lastSeq, state!);
+  }).then((off) => {
+    stop = off;
+    if (closed) off();
+  }, () => res.destroy());
 }

@@ -50,10 +50,10 @@ export class WorkshopService {
 
   private get settings(): Config['workshops'] { return this.config.workshops; }
 
-  start(): void {
+  async start(): Promise<void> {
     // Workshops that outlived a restart: their boxes are gone (leftovers are removed at start), their
     // seats and history are not; learners who come back get new boxes on the same seats.
-    for (const w of this.store.unfinished()) this.rooms.set(w.id, this.newRoom(w));
+    for (const w of await this.store.unfinished()) this.rooms.set(w.id, await this.newRoom(w));
     this.purge(Date.now());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -65,16 +65,23 @@ export class WorkshopService {
     await Promise.all(this.ending.values());
   }
 
-  private newRoom(w: WorkshopRecord): Room {
-    return new Room(w, { store: this.store, sessions: this.sessions, labs: this.labs, settings: this.settings, events: this.events });
+  private creating: Promise<unknown> = Promise.resolve();
+
+  private newRoom(w: WorkshopRecord): Promise<Room> {
+    return Room.load(w, { store: this.store, sessions: this.sessions, labs: this.labs, settings: this.settings, events: this.events, log: this.log });
   }
 
   /** The live room, or a read-only one for an ended workshop (its report). */
-  room(id: string): Room | undefined {
+  async room(id: string): Promise<Room | undefined> {
     const live = this.rooms.get(id);
     if (live) return live;
-    const w = this.store.workshop(id);
+    const w = await this.store.workshop(id);
     return w && this.newRoom(w);
+  }
+
+  /** Stores a change of the workshop's row; a failure is logged (the room in memory has it). */
+  private persist(id: string, change: Parameters<WorkshopStore['update']>[1]): Promise<void> {
+    return this.store.update(id, change).catch((err: Error) => this.log.error({ err, workshop: id }, 'workshop change not stored'));
   }
 
   /** Live rooms (metrics). */
@@ -83,15 +90,22 @@ export class WorkshopService {
   // ---- creating ----
 
   /** How many seats of these labs the server can hold between these times, beside other workshops. */
-  fits(labs: string[], startsAt: number, endsAt: number): Fit {
+  async fits(labs: string[], startsAt: number, endsAt: number): Promise<Fit> {
     const seatMb = (ids: string[]): number => Math.max(...ids.map((l) => this.sessions.costMb(l)));
     return seatsThatFit({
       config: this.config, seatMb: seatMb(labs), startsAt, endsAt,
-      others: this.store.unfinished().map((w) => ({ w, seatMb: seatMb(w.labs) })),
+      others: (await this.store.unfinished()).map((w) => ({ w, seatMb: seatMb(w.labs) })),
     });
   }
 
-  create(req: NewWorkshop): { record: WorkshopRecord; instructorKey: string; assistantKey: string } {
+  create(req: NewWorkshop): Promise<{ record: WorkshopRecord; instructorKey: string; assistantKey: string }> {
+    // One at a time: the open-workshops cap and the seats that fit are checked against the ones made before.
+    const made = this.creating.then(() => this.createNow(req));
+    this.creating = made.catch(() => undefined);
+    return made;
+  }
+
+  private async createNow(req: NewWorkshop): Promise<{ record: WorkshopRecord; instructorKey: string; assistantKey: string }> {
     for (const id of req.labs) if (!this.labs().has(id)) throw new WorkshopError(400, 'no-such-lab', `there is no lab "${id}": GET /api/labs lists them`);
     // Without an admin token anyone may create workshops: each holds a room in memory and rows in
     // the database until it ends, so how many can be open at once is bounded.
@@ -99,12 +113,12 @@ export class WorkshopService {
       throw new WorkshopError(429, 'too-many-workshops', `this server already holds ${this.rooms.size} workshops that have not ended ` +
         `(TERMLAB_WORKSHOPS_OPEN_MAX is ${this.settings.maxOpen}): end one, or wait until one ends`);
     }
-    const { fits, why } = this.fits(req.labs, req.startsAt, req.endsAt);
+    const { fits, why } = await this.fits(req.labs, req.startsAt, req.endsAt);
     if (req.seats > fits) {
       throw new WorkshopError(409, 'too-many-seats', `this server can hold ${fits} seat${fits === 1 ? '' : 's'} for this workshop: ${why}; ask for ${fits} or fewer`, { fits });
     }
     let code = newJoinCode();
-    while (this.store.codeTaken(code)) code = newJoinCode();
+    while (await this.store.codeTaken(code)) code = newJoinCode();
     const instructorKey = newKey();
     const assistantKey = newKey();
     const record: WorkshopRecord = {
@@ -112,8 +126,8 @@ export class WorkshopService {
       paced: req.paced, unlockedStep: req.paced ? 1 : undefined, instructorHash: hashKey(instructorKey), assistantHash: hashKey(assistantKey),
       phase: Date.now() >= req.startsAt ? 'open' : 'scheduled', createdAt: Date.now(),
     };
-    this.store.createWorkshop(record);
-    const room = this.newRoom(record);
+    await this.store.createWorkshop(record);
+    const room = await this.newRoom(record);
     this.rooms.set(record.id, room);
     this.log.info({ workshop: record.id, seats: record.seats, labs: record.labs, startsAt: record.startsAt, endsAt: record.endsAt }, 'workshop created');
     this.tick();
@@ -121,18 +135,18 @@ export class WorkshopService {
   }
 
   /** The role a workshop key gives (from its cookie), or, without one, the learner's if they hold a seat. */
-  role(id: string, key: string | undefined, learner: string): { role: WorkshopRole; seat?: string } | undefined {
-    const w = this.store.workshop(id);
+  async role(id: string, key: string | undefined, learner: string): Promise<{ role: WorkshopRole; seat?: string } | undefined> {
+    const w = await this.store.workshop(id);
     if (!w) return undefined;
     if (key && keyMatches(key, w.instructorHash)) return { role: 'instructor' };
     if (key && keyMatches(key, w.assistantHash)) return { role: 'assistant' };
-    const seat = this.store.seatOf(id, learner);
+    const seat = await this.store.seatOf(id, learner);
     return seat ? { role: 'learner', seat: seat.seat } : undefined;
   }
 
   /** Which key a link carries: instructor, assistant, or neither. */
-  keyRole(id: string, key: string): 'instructor' | 'assistant' | undefined {
-    const w = this.store.workshop(id);
+  async keyRole(id: string, key: string): Promise<'instructor' | 'assistant' | undefined> {
+    const w = await this.store.workshop(id);
     if (!w) return undefined;
     if (keyMatches(key, w.instructorHash)) return 'instructor';
     if (keyMatches(key, w.assistantHash)) return 'assistant';
@@ -141,19 +155,19 @@ export class WorkshopService {
 
   // ---- learners ----
 
-  joinInfo(code: string, learner: string): WorkshopJoinInfo | undefined {
-    const w = this.store.byCode(code);
+  async joinInfo(code: string, learner: string): Promise<WorkshopJoinInfo | undefined> {
+    const w = await this.store.byCode(code);
     if (!w) return undefined;
-    const room = this.room(w.id)!;
+    const room = (await this.room(w.id))!;
     return {
       code: w.code, title: w.title, labs: w.labs.map((id) => ({ id, title: this.labs().get(id)?.title ?? id })),
       seats: w.seats, taken: room.seats.size, phase: phaseOf(w, Date.now()), startsAt: w.startsAt, endsAt: w.endsAt,
-      mySeat: this.store.seatOf(w.id, learner)?.seat,
+      mySeat: (await this.store.seatOf(w.id, learner))?.seat,
     };
   }
 
   async join(code: string, learner: string, name: string): Promise<JoinResponse> {
-    const w = this.store.byCode(code);
+    const w = await this.store.byCode(code);
     if (!w) throw new WorkshopError(404, 'no-workshop', 'no workshop has this code: check it with your instructor');
     const now = Date.now();
     const phase = phaseOf(w, now);
@@ -162,7 +176,7 @@ export class WorkshopService {
       throw new WorkshopError(409, 'not-open', `this workshop opens at ${new Date(w.startsAt).toISOString()}: come back then`, { startsAt: w.startsAt });
     }
     const room = this.rooms.get(w.id)!;
-    let seat = this.store.seatOf(w.id, learner);
+    let seat = await this.store.seatOf(w.id, learner);
     if (seat) {
       seat = room.seats.get(seat.seat) ?? seat;
       if (name && name !== seat.name) {
@@ -171,7 +185,7 @@ export class WorkshopService {
       }
     } else {
       const lab = w.labs[0]!;
-      seat = this.store.takeSeat(w.id, w.seats, {
+      seat = await this.store.takeSeat(w.id, w.seats, {
         learner, name, joinedAt: now, lab, hand: false, steps: freshSteps(this.labs().get(lab)?.steps.length ?? 0), past: {}, recordings: [],
       });
       // Refused before any box is touched: a full room costs the server nothing.
@@ -267,8 +281,8 @@ export class WorkshopService {
 
   // ---- the room, for instructors and assistants ----
 
-  state(id: string, role: WorkshopRole, seat?: string): WorkshopState {
-    return this.room(id)!.state(role, seat);
+  async state(id: string, role: WorkshopRole, seat?: string): Promise<WorkshopState> {
+    return (await this.room(id))!.state(role, seat);
   }
 
   private liveRoom(id: string): Room {
@@ -299,7 +313,7 @@ export class WorkshopService {
   extend(id: string, minutes: number): number {
     const room = this.liveRoom(id);
     room.w.endsAt += minutes * 60_000;
-    this.store.update(id, { endsAt: room.w.endsAt });
+    void this.persist(id, { endsAt: room.w.endsAt });
     room.warned = false;
     this.announce(room);
     return room.w.endsAt;
@@ -308,7 +322,7 @@ export class WorkshopService {
   pace(id: string, unlockedStep: number): void {
     const room = this.liveRoom(id);
     room.w.unlockedStep = unlockedStep;
-    this.store.update(id, { unlockedStep });
+    void this.persist(id, { unlockedStep });
     this.announce(room);
     // Work done ahead while a step was locked counts as soon as it opens.
     for (const session of room.liveSessions()) void session.runner.check('command');
@@ -359,7 +373,7 @@ export class WorkshopService {
     const at = Math.min(room.w.endsAt, Date.now() + this.settings.endWarningMs);
     if (at !== room.w.endsAt) {
       room.w.endsAt = at;
-      this.store.update(id, { endsAt: at });
+      void this.persist(id, { endsAt: at });
       room.warned = false;
       this.announce(room);
     }
@@ -370,11 +384,18 @@ export class WorkshopService {
   /** Resolves when the workshop has ended (tests, and the end route when it ends at once). */
   ended(id: string): Promise<void> { return this.ending.get(id) ?? Promise.resolve(); }
 
-  report(id: string): ReportRow[] {
-    const room = this.room(id)!;
+  async report(id: string): Promise<ReportRow[]> {
+    const room = (await this.room(id))!;
+    const shares = new Map<string, string>();
+    for (const seat of room.seats.values()) {
+      for (const r of seat.recordings) {
+        const info = await this.recordings.store.get(r);
+        if (info) shares.set(seat.seat, info.share);
+      }
+    }
     return reportRows([...room.seats.values()], room.w.labs, this.labs(), (seat) => {
-      const last = seat.recordings.map((r) => this.recordings.store.get(r)).filter((r) => r !== undefined).at(-1);
-      return last ? `/watch/${last.share}` : undefined;
+      const last = shares.get(seat.seat);
+      return last ? `/watch/${last}` : undefined;
     }, room.w.phase === 'ended' ? Math.min(Date.now(), room.w.endsAt) : Date.now());
   }
 
@@ -389,7 +410,7 @@ export class WorkshopService {
       const phase = phaseOf(room.w, now);
       if (phase !== stored) {
         room.w.phase = phase;
-        this.store.update(room.id, { phase });
+        void this.persist(room.id, { phase });
         this.announce(room);
       }
       if (now >= room.w.endsAt) {
@@ -415,8 +436,10 @@ export class WorkshopService {
   /** Deletes workshops that ended more than the retention period ago (their rows would pile up forever). */
   private purge(now: number): void {
     this.purgedAt = now;
-    const gone = this.store.deleteEndedBefore(now - this.settings.retentionMs);
-    if (gone > 0) this.log.info({ workshops: gone }, 'ended workshops past their retention deleted');
+    // Several servers sharing a database may purge at once: each deletes what is left.
+    void this.store.deleteEndedBefore(now - this.settings.retentionMs).then(
+      (gone) => { if (gone > 0) this.log.info({ workshops: gone }, 'ended workshops past their retention deleted'); },
+      (err: Error) => this.log.error({ err }, 'purging ended workshops failed'));
   }
 
   /** Keeps the workshop's warm boxes at the seats still free plus the reserve. */
@@ -443,7 +466,7 @@ export class WorkshopService {
     if (this.ending.has(room.id)) return;
     const done = (async () => {
       room.w.phase = 'ended';
-      this.store.update(room.id, { phase: 'ended' });
+      await this.persist(room.id, { phase: 'ended' });
       const sessions = room.liveSessions();
       this.noteRecordings(room);
       room.detachAll();
@@ -455,6 +478,7 @@ export class WorkshopService {
         seat.session = undefined;
         room.save(seat);
       }
+      await room.saved();
       room.publish(room.workshopEvent(Date.now()));
       this.rooms.delete(room.id);
       this.log.info({ workshop: room.id, seats: room.seats.size }, 'workshop ended');

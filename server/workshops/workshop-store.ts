@@ -1,10 +1,10 @@
-// Workshops, their seats and their dashboard events in SQLite, in the same database file as lab
-// progress (its own connection; WAL lets both write). Workshops belong to the server instance that
-// made them (TERMLAB_INSTANCE): servers sharing a state directory (tests, a second instance) never
-// load, warm or end each other's. Events carry a per-workshop sequence number:
+// Workshops, their seats and their dashboard events, in the same database as lab progress (SQLite
+// or PostgreSQL, server/store/). Workshops belong to the server instance that made them
+// (TERMLAB_INSTANCE): servers sharing a database with another instance name (tests, a second
+// instance) never load, warm or end each other's; replicas sharing one name share its workshops. Events carry a per-workshop sequence number:
 // a reconnecting dashboard asks for everything after the last one it saw.
-import type Database from 'better-sqlite3';
-import { openDatabase } from '../sqlite.js';
+import type { Database, Queryable } from '../store/database.js';
+import { migrate } from '../store/schema.js';
 import type { SeatStep, WorkshopEvent, WorkshopPhase } from '../../protocol/workshops.js';
 
 export interface WorkshopRecord {
@@ -68,161 +68,147 @@ function toSeat(r: SeatDbRow): SeatRecord {
 }
 
 export class WorkshopStore {
-  private readonly db: Database.Database;
+  private constructor(private readonly db: Database, private readonly instance: string) {}
 
-  constructor(file: string, private readonly instance: string) {
-    this.db = openDatabase(file);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS workshops (
-        id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, title TEXT NOT NULL, labs TEXT NOT NULL, seats INTEGER NOT NULL,
-        starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, paced INTEGER NOT NULL, unlocked_step INTEGER,
-        instructor_hash TEXT NOT NULL, assistant_hash TEXT NOT NULL, phase TEXT NOT NULL, created INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS workshop_seats (
-        workshop TEXT NOT NULL, seat TEXT NOT NULL, learner TEXT NOT NULL, name TEXT NOT NULL, joined_at INTEGER NOT NULL,
-        session TEXT, lab TEXT NOT NULL, hand INTEGER NOT NULL, steps TEXT NOT NULL, recordings TEXT NOT NULL,
-        PRIMARY KEY (workshop, seat), UNIQUE (workshop, learner));
-      CREATE TABLE IF NOT EXISTS workshop_events (
-        workshop TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL,
-        PRIMARY KEY (workshop, seq));
-    `);
-    // Added after the first version of the tables.
-    this.addColumn('workshops', 'instance', "TEXT NOT NULL DEFAULT ''");
-    this.addColumn('workshop_seats', 'past', "TEXT NOT NULL DEFAULT '{}'");
+  static async open(db: Database, instance: string): Promise<WorkshopStore> {
+    await migrate(db, 'workshops');
+    return new WorkshopStore(db, instance);
   }
 
-  private addColumn(table: string, column: string, declaration: string): void {
-    const columns = (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
-    if (columns.includes(column)) return;
-    try {
-      this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
-    } catch (err) {
-      // Another server on the same file added it first.
-      if (!/duplicate column/i.test((err as Error).message)) throw err;
-    }
-  }
-
-  createWorkshop(w: WorkshopRecord): void {
-    this.db.prepare(`INSERT INTO workshops (id, code, title, labs, seats, starts_at, ends_at, paced, unlocked_step,
-      instructor_hash, assistant_hash, phase, created, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+  async createWorkshop(w: WorkshopRecord): Promise<void> {
+    await this.db.run(`INSERT INTO workshops (id, code, title, labs, seats, starts_at, ends_at, paced, unlocked_step,
+      instructor_hash, assistant_hash, phase, created, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       w.id, w.code, w.title, JSON.stringify(w.labs), w.seats, w.startsAt, w.endsAt, w.paced ? 1 : 0, w.unlockedStep ?? null,
-      w.instructorHash, w.assistantHash, w.phase, w.createdAt, this.instance);
+      w.instructorHash, w.assistantHash, w.phase, w.createdAt, this.instance]);
   }
 
-  codeTaken(code: string): boolean {
-    return this.db.prepare('SELECT 1 FROM workshops WHERE code = ?').get(code) !== undefined;
+  async codeTaken(code: string): Promise<boolean> {
+    return (await this.db.get('SELECT 1 FROM workshops WHERE code = ?', [code])) !== undefined;
   }
 
-  workshop(id: string): WorkshopRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM workshops WHERE id = ? AND instance = ?').get(id, this.instance) as WorkshopRow | undefined;
+  async workshop(id: string): Promise<WorkshopRecord | undefined> {
+    const r = await this.db.get<WorkshopRow>('SELECT * FROM workshops WHERE id = ? AND instance = ?', [id, this.instance]);
     return r && toWorkshop(r);
   }
 
-  byCode(code: string): WorkshopRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM workshops WHERE code = ? AND instance = ?').get(code, this.instance) as WorkshopRow | undefined;
+  async byCode(code: string): Promise<WorkshopRecord | undefined> {
+    const r = await this.db.get<WorkshopRow>('SELECT * FROM workshops WHERE code = ? AND instance = ?', [code, this.instance]);
     return r && toWorkshop(r);
   }
 
   /** Workshops not ended yet (the service schedules their warm-up and end). */
-  unfinished(): WorkshopRecord[] {
-    return (this.db.prepare("SELECT * FROM workshops WHERE phase != 'ended' AND instance = ?").all(this.instance) as WorkshopRow[]).map(toWorkshop);
+  async unfinished(): Promise<WorkshopRecord[]> {
+    return (await this.db.all<WorkshopRow>("SELECT * FROM workshops WHERE phase != 'ended' AND instance = ?", [this.instance])).map(toWorkshop);
   }
 
   /**
    * Deletes the workshops that ended before `before`, with their seats and events, in one
    * transaction (a dashboard never sees a workshop without its seats). Returns how many went.
+   * Several servers may purge at once: a workshop another deleted first is simply not counted.
    */
-  deleteEndedBefore(before: number): number {
-    return this.db.transaction(() => {
-      const ids = (this.db.prepare("SELECT id FROM workshops WHERE phase = 'ended' AND ends_at < ? AND instance = ?")
-        .all(before, this.instance) as Array<{ id: string }>).map((r) => r.id);
+  deleteEndedBefore(before: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const ids = (await tx.all<{ id: string }>("SELECT id FROM workshops WHERE phase = 'ended' AND ends_at < ? AND instance = ?",
+        [before, this.instance])).map((r) => r.id);
+      let gone = 0;
       for (const id of ids) {
-        this.db.prepare('DELETE FROM workshop_events WHERE workshop = ?').run(id);
-        this.db.prepare('DELETE FROM workshop_seats WHERE workshop = ?').run(id);
-        this.db.prepare('DELETE FROM workshops WHERE id = ?').run(id);
+        await tx.run('DELETE FROM workshop_events WHERE workshop = ?', [id]);
+        await tx.run('DELETE FROM workshop_seats WHERE workshop = ?', [id]);
+        gone += (await tx.run('DELETE FROM workshops WHERE id = ?', [id])).changes;
       }
-      return ids.length;
-    }).immediate();
+      return gone;
+    });
   }
 
-  update(id: string, change: { endsAt?: number; phase?: WorkshopPhase; unlockedStep?: number }): void {
-    if (change.endsAt !== undefined) this.db.prepare('UPDATE workshops SET ends_at = ? WHERE id = ?').run(change.endsAt, id);
-    if (change.phase !== undefined) this.db.prepare('UPDATE workshops SET phase = ? WHERE id = ?').run(change.phase, id);
-    if (change.unlockedStep !== undefined) this.db.prepare('UPDATE workshops SET unlocked_step = ? WHERE id = ?').run(change.unlockedStep, id);
+  async update(id: string, change: { endsAt?: number; phase?: WorkshopPhase; unlockedStep?: number }): Promise<void> {
+    if (change.endsAt !== undefined) await this.db.run('UPDATE workshops SET ends_at = ? WHERE id = ?', [change.endsAt, id]);
+    if (change.phase !== undefined) await this.db.run('UPDATE workshops SET phase = ? WHERE id = ?', [change.phase, id]);
+    if (change.unlockedStep !== undefined) await this.db.run('UPDATE workshops SET unlocked_step = ? WHERE id = ?', [change.unlockedStep, id]);
   }
 
-  seats(workshop: string): SeatRecord[] {
-    return (this.db.prepare('SELECT * FROM workshop_seats WHERE workshop = ? ORDER BY CAST(seat AS INTEGER)').all(workshop) as SeatDbRow[]).map(toSeat);
+  async seats(workshop: string): Promise<SeatRecord[]> {
+    return (await this.db.all<SeatDbRow>('SELECT * FROM workshop_seats WHERE workshop = ? ORDER BY CAST(seat AS INTEGER)', [workshop])).map(toSeat);
   }
 
-  seatOf(workshop: string, learner: string): SeatRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM workshop_seats WHERE workshop = ? AND learner = ?').get(workshop, learner) as SeatDbRow | undefined;
+  async seatOf(workshop: string, learner: string): Promise<SeatRecord | undefined> {
+    const r = await this.db.get<SeatDbRow>('SELECT * FROM workshop_seats WHERE workshop = ? AND learner = ?', [workshop, learner]);
     return r && toSeat(r);
   }
 
   /**
-   * Takes the lowest free seat for this learner, or answers undefined when all are taken. One
-   * transaction: two learners racing for the last seat cannot both get it.
+   * Takes the lowest free seat for this learner, or answers undefined when all are taken; a learner
+   * who already holds one (joined at once on another server) gets theirs. One transaction holding
+   * the workshop's seats: two learners racing for the last seat, on any servers, cannot both get it.
    */
-  takeSeat(workshop: string, capacity: number, seat: Omit<SeatRecord, 'workshop' | 'seat'>): SeatRecord | undefined {
-    return this.db.transaction(() => {
-      const taken = new Set((this.db.prepare('SELECT seat FROM workshop_seats WHERE workshop = ?').all(workshop) as Array<{ seat: string }>).map((r) => r.seat));
+  takeSeat(workshop: string, capacity: number, seat: Omit<SeatRecord, 'workshop' | 'seat'>): Promise<SeatRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.lock(`seats:${workshop}`);
+      const rows = await tx.all<SeatDbRow>('SELECT * FROM workshop_seats WHERE workshop = ?', [workshop]);
+      const mine = rows.find((r) => r.learner === seat.learner);
+      if (mine) return toSeat(mine);
+      const taken = new Set(rows.map((r) => r.seat));
       if (taken.size >= capacity) return undefined;
       let n = 1;
       while (taken.has(String(n))) n++;
       const record: SeatRecord = { ...seat, workshop, seat: String(n) };
-      this.saveSeat(record, true);
+      await writeSeat(tx, record, true);
       return record;
-    }).immediate();
+    });
   }
 
-  saveSeat(s: SeatRecord, insert = false): void {
-    const values = [s.learner, s.name, s.joinedAt, s.session ?? null, s.lab, s.hand ? 1 : 0, JSON.stringify(s.steps), JSON.stringify(s.past),
-      JSON.stringify(s.recordings), s.workshop, s.seat];
-    if (insert) {
-      this.db.prepare(`INSERT INTO workshop_seats (learner, name, joined_at, session, lab, hand, steps, past, recordings, workshop, seat)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...values);
-    } else {
-      this.db.prepare(`UPDATE workshop_seats SET learner = ?, name = ?, joined_at = ?, session = ?, lab = ?, hand = ?, steps = ?,
-        past = ?, recordings = ? WHERE workshop = ? AND seat = ?`).run(...values);
-    }
-  }
+  saveSeat(s: SeatRecord): Promise<void> { return writeSeat(this.db, s, false); }
 
-  /** Appends an event with the next sequence number; keeps only the newest `keep` of the workshop's. */
-  appendEvent(workshop: string, event: WorkshopEvent, keep: number): StoredEvent {
-    // IMMEDIATE: the write lock is taken before the read, so another writer (the progress store,
-    // another server on the same file) makes it wait (busy_timeout) instead of failing it with
-    // SQLITE_BUSY_SNAPSHOT, as a read upgraded to a write would.
-    return this.db.transaction(() => {
-      const seq = this.lastSeq(workshop) + 1;
+  /**
+   * Appends an event with the next sequence number (unique and gap-free per workshop, whichever
+   * server appends); keeps only the newest `keep` of the workshop's.
+   */
+  appendEvent(workshop: string, event: WorkshopEvent, keep: number): Promise<StoredEvent> {
+    // The lock is taken before the read: two appends never read the same last number. (SQLite's
+    // transactions are IMMEDIATE: the file's write lock is taken first, for the same reason.)
+    return this.db.transaction(async (tx) => {
+      await tx.lock(`events:${workshop}`);
+      const seq = (await lastSeq(tx, workshop)) + 1;
       const at = Date.now();
-      this.db.prepare('INSERT INTO workshop_events (workshop, seq, data, at) VALUES (?, ?, ?, ?)').run(workshop, seq, JSON.stringify(event), at);
+      await tx.run('INSERT INTO workshop_events (workshop, seq, data, at) VALUES (?, ?, ?, ?)', [workshop, seq, JSON.stringify(event), at]);
       // Pruned in batches of a tenth, so most appends do not delete.
       if (seq > keep && seq % Math.max(1, Math.floor(keep / 10)) === 0) {
-        this.db.prepare('DELETE FROM workshop_events WHERE workshop = ? AND seq <= ?').run(workshop, seq - keep);
+        await tx.run('DELETE FROM workshop_events WHERE workshop = ? AND seq <= ?', [workshop, seq - keep]);
       }
       return { seq, event, at };
-    }).immediate();
+    });
   }
 
-  lastSeq(workshop: string): number {
-    const r = this.db.prepare('SELECT MAX(seq) AS seq FROM workshop_events WHERE workshop = ?').get(workshop) as { seq: number | null };
-    return r.seq ?? 0;
-  }
+  lastSeq(workshop: string): Promise<number> { return lastSeq(this.db, workshop); }
 
   /** The oldest sequence number still kept (0 when none are). */
-  firstSeq(workshop: string): number {
-    const r = this.db.prepare('SELECT MIN(seq) AS seq FROM workshop_events WHERE workshop = ?').get(workshop) as { seq: number | null };
-    return r.seq ?? 0;
+  async firstSeq(workshop: string): Promise<number> {
+    const r = await this.db.get<{ seq: number | null }>('SELECT MIN(seq) AS seq FROM workshop_events WHERE workshop = ?', [workshop]);
+    return r?.seq ?? 0;
   }
 
-  eventCount(workshop: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM workshop_events WHERE workshop = ?').get(workshop) as { n: number }).n;
+  async eventCount(workshop: string): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM workshop_events WHERE workshop = ?', [workshop]))!.n;
   }
 
-  eventsAfter(workshop: string, seq: number): StoredEvent[] {
-    return (this.db.prepare('SELECT seq, data, at FROM workshop_events WHERE workshop = ? AND seq > ? ORDER BY seq').all(workshop, seq) as
-      Array<{ seq: number; data: string; at: number }>).map((r) => ({ seq: r.seq, event: JSON.parse(r.data) as WorkshopEvent, at: r.at }));
+  async eventsAfter(workshop: string, seq: number): Promise<StoredEvent[]> {
+    return (await this.db.all<{ seq: number; data: string; at: number }>('SELECT seq, data, at FROM workshop_events WHERE workshop = ? AND seq > ? ORDER BY seq',
+      [workshop, seq])).map((r) => ({ seq: r.seq, event: JSON.parse(r.data) as WorkshopEvent, at: r.at }));
   }
+}
 
-  close(): void { this.db.close(); }
+async function lastSeq(db: Queryable, workshop: string): Promise<number> {
+  const r = await db.get<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM workshop_events WHERE workshop = ?', [workshop]);
+  return r?.seq ?? 0;
+}
+
+async function writeSeat(db: Queryable, s: SeatRecord, insert: boolean): Promise<void> {
+  const values = [s.learner, s.name, s.joinedAt, s.session ?? null, s.lab, s.hand ? 1 : 0, JSON.stringify(s.steps), JSON.stringify(s.past),
+    JSON.stringify(s.recordings), s.workshop, s.seat];
+  if (insert) {
+    await db.run(`INSERT INTO workshop_seats (learner, name, joined_at, session, lab, hand, steps, past, recordings, workshop, seat)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, values);
+  } else {
+    await db.run(`UPDATE workshop_seats SET learner = ?, name = ?, joined_at = ?, session = ?, lab = ?, hand = ?, steps = ?,
+      past = ?, recordings = ? WHERE workshop = ? AND seat = ?`, values);
+  }
 }

@@ -71,8 +71,8 @@ export class ProtocolClient {
   }
 
   /** Connects and says hello; resolves on ready. */
-  static async open(baseUrl: string, token: string, opts: { cols?: number; rows?: number; resumeFrom?: number } = {}): Promise<ProtocolClient> {
-    const client = await ProtocolClient.connect(baseUrl);
+  static async open(baseUrl: string, token: string, opts: { cols?: number; rows?: number; resumeFrom?: number; headers?: Record<string, string> } = {}): Promise<ProtocolClient> {
+    const client = await ProtocolClient.connect(baseUrl, opts.headers);
     client.offset = opts.resumeFrom ?? 0;
     client.send({ type: 'hello', v: PROTOCOL_VERSION, token, terminal: 'main', cols: opts.cols ?? 80, rows: opts.rows ?? 24, resumeFrom: opts.resumeFrom });
     await client.waitFor('ready', () => client.messages.some((m) => m.type === 'ready'));
@@ -80,8 +80,8 @@ export class ProtocolClient {
   }
 
   /** Opens the session channel (progress, notices, the session's end); resolves on session-ready. */
-  static async openSession(baseUrl: string, token: string): Promise<ProtocolClient> {
-    const client = await ProtocolClient.connect(baseUrl);
+  static async openSession(baseUrl: string, token: string, headers: Record<string, string> = {}): Promise<ProtocolClient> {
+    const client = await ProtocolClient.connect(baseUrl, headers);
     client.send({ type: 'hello', v: PROTOCOL_VERSION, token, channel: 'session' });
     await client.waitFor('session-ready', () => client.messages.some((m) => m.type === 'session-ready'));
     return client;

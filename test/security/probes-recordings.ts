@@ -139,7 +139,7 @@ export async function probeDuration(server: LabServer, expect: RecordingExpectat
     const stopped = await waitUntil(() => !server.recordings.recorder(info.id), expect.maxDurationMs + 3000, 50);
     const after = Date.now() - started;
     await settle(server, s, client);
-    const row = server.recordings.store.get(info.id);
+    const row = await server.recordings.store.get(info.id);
     const held = stopped && Boolean(row?.stopped);
     return {
       name, held,
@@ -216,10 +216,10 @@ export async function probeRetention(server: LabServer, expect: RecordingExpecta
     const info = await startRecording(server, s);
     await setRecording(server, s, false);
     const age = (expect.retentionDays + 1) * 24 * 60 * 60 * 1000;
-    server.recordings.store.setCreated(info.id, Date.now() - age);
-    server.recordings.sweep();
+    await server.recordings.store.setCreated(info.id, Date.now() - age);
+    await server.recordings.sweep();
     const file = fs.existsSync(server.recordings.store.file(info.id));
-    const row = Boolean(server.recordings.store.get(info.id));
+    const row = Boolean(await server.recordings.store.get(info.id));
     return {
       name, held: !file && !row,
       effect: `a recording ${expect.retentionDays + 1} days old after a sweep: row ${row ? 'kept' : 'deleted'}, file ${file ? 'kept' : 'deleted'}`,

@@ -14,6 +14,7 @@ import { loadConfig } from '../../../server/config.js';
 import type { LabServer } from '../../../server/lab-server.js';
 import { RecordingService } from '../../../server/recordings/recording-service.js';
 import { RecordingStore } from '../../../server/recordings/recording-store.js';
+import { SqliteDatabase } from '../../../server/store/sqlite.js';
 import { asciinemaCat } from '../../helpers/asciinema.js';
 import { startTestServer, stopAndListLeftovers } from '../../helpers/lab-server.js';
 import {
@@ -79,7 +80,7 @@ test('a recorded flood stops at the size cap as a valid file, and the page learn
     assert.ok(line.startsWith('{') || Array.isArray(JSON.parse(line)), line.slice(0, 80));
   }
 
-  const row = server.recordings.store.get(info.id)!;
+  const row = (await server.recordings.store.get(info.id))!;
   assert.equal(row.recording, false);
   assert.equal(row.stopped, 'reached its 8 MiB limit');
   assert.equal(row.bytes, size);
@@ -158,50 +159,53 @@ test('a recording older than the retention period is deleted by the sweep', asyn
   await setRecording(server, s, false);
   const fresh = await startRecording(server, s);
   await setRecording(server, s, false);
-  server.recordings.store.setCreated(info.id, Date.now() - 31 * 86_400_000);
-  assert.deepEqual(server.recordings.sweep(), [info.id]);
-  assert.equal(server.recordings.store.get(info.id), undefined);
+  await server.recordings.store.setCreated(info.id, Date.now() - 31 * 86_400_000);
+  assert.deepEqual(await server.recordings.sweep(), [info.id]);
+  assert.equal(await server.recordings.store.get(info.id), undefined);
   assert.equal(fs.existsSync(server.recordings.store.file(info.id)), false);
-  assert.ok(server.recordings.store.get(fresh.id), 'a recent one is kept');
+  assert.ok(await server.recordings.store.get(fresh.id), 'a recent one is kept');
   await endSession(server, s);
 });
 
 test('at start, expired recordings are swept and files and rows are made to agree', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-rec-start-'));
   try {
-    let store = new RecordingStore(dir);
+    let db = new SqliteDatabase(path.join(dir, 'recordings.db'));
+    let store = await RecordingStore.open(db, dir);
     const base = { owner: 'o', lab: 'hello', session: 's', terminal: 'main', title: 't', input: false };
     const header = `${JSON.stringify({ version: 2, width: 80, height: 24 })}\n`;
-    const kept = store.create(base);
+    const kept = await store.create(base);
     fs.writeFileSync(kept.file, `${header}[0.1, "o", "hi"]\n`);
-    store.finish(kept.info.id, 0.1, fs.statSync(kept.file).size);
-    const old = store.create(base);
+    await store.finish(kept.info.id, 0.1, fs.statSync(kept.file).size);
+    const old = await store.create(base);
     fs.writeFileSync(old.file, header);
-    store.finish(old.info.id, 0, header.length);
-    store.setCreated(old.info.id, Date.now() - 31 * 86_400_000);
-    const noFile = store.create(base);
-    store.finish(noFile.info.id, 0, 10);
-    const crashed = store.create(base); // the server died while writing it: half an event at the end
+    await store.finish(old.info.id, 0, header.length);
+    await store.setCreated(old.info.id, Date.now() - 31 * 86_400_000);
+    const noFile = await store.create(base);
+    await store.finish(noFile.info.id, 0, 10);
+    const crashed = await store.create(base); // the server died while writing it: half an event at the end
     fs.writeFileSync(crashed.file, `${header}[0.2, "o", "whole"]\n[0.3, "o", "ha`);
     const orphan = path.join(store.dir, 'no-row.cast');
     fs.writeFileSync(orphan, header);
-    store.close();
+    await db.close();
 
-    store = new RecordingStore(dir);
+    db = new SqliteDatabase(path.join(dir, 'recordings.db'));
+    store = await RecordingStore.open(db, dir);
     const service = new RecordingService(store, DEFAULTS);
+    await service.firstSweep;
     service.close();
-    assert.ok(store.get(kept.info.id));
-    assert.equal(store.get(old.info.id), undefined, 'expired: swept at start');
+    assert.ok(await store.get(kept.info.id));
+    assert.equal(await store.get(old.info.id), undefined, 'expired: swept at start');
     assert.equal(fs.existsSync(old.file), false);
-    assert.equal(store.get(noFile.info.id), undefined, 'a row without its file is dropped');
+    assert.equal(await store.get(noFile.info.id), undefined, 'a row without its file is dropped');
     assert.equal(fs.existsSync(orphan), false, 'a file without a row is deleted');
-    const recovered = store.get(crashed.info.id)!;
+    const recovered = (await store.get(crashed.info.id))!;
     assert.equal(recovered.recording, false);
     const text = fs.readFileSync(crashed.file, 'utf8');
     assert.equal(text, `${header}[0.2, "o", "whole"]\n`);
     assert.equal(recovered.bytes, Buffer.byteLength(text));
     parseAsciicast(text);
-    store.close();
+    await db.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -137,7 +137,7 @@ test('ending the session closes a running recording into a whole file', async ()
   c.type('echo last-$((3*3))\r');
   await c.waitForText('last-9');
   assert.equal((await fetch(`${server.url}/api/sessions/${s.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${s.token}` } })).status, 204);
-  const after = server.recordings.store.get(info.id)!;
+  const after = (await server.recordings.store.get(info.id))!;
   assert.equal(after.recording, false);
   assert.ok(after.durationS > 0 && after.bytes > 0);
   const { cast: rec } = await cast(info.id, s.learner);

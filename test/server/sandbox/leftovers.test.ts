@@ -47,3 +47,24 @@ test('removeLeftovers removes every labelled container, network and volume of it
     await removeLeftovers(docker, other, () => {});
   }
 });
+
+test('removeLeftovers spares the boxes and networks of live replicas sharing the instance, and removes a gone one\'s', async () => {
+  const { docker, images } = await engineAndImages();
+  const instance = uniqueInstance('replicas');
+  try {
+    const spec = { instance, profile: 'shell' as const, image: images.shell, limits: SHELL_LIMITS, internet: false };
+    const live = await createBox(docker, { ...spec, replica: 'live-1', session: 's1' });
+    const gone = await createBox(docker, { ...spec, replica: 'gone-1', session: 's2' });
+    // A box made before boxes carried their replica belongs to nobody live.
+    const unowned = await createBox(docker, { ...spec, session: 's3' });
+
+    const removed = await removeLeftovers(docker, instance, () => {}, new Set(['live-1', 'another-live']));
+    assert.deepEqual(removed, { containers: 2, networks: 2, volumes: 0 });
+    assert.deepEqual((await listBoxes(docker, instance)).map((b) => b.id), [live.id]);
+    await docker.getNetwork(live.networkId).inspect(); // the live replica's session network stays
+    for (const box of [gone, unowned]) await assert.rejects(docker.getNetwork(box.networkId).inspect(), /404|no such network/i);
+    assert.equal((await docker.getContainer(live.id).inspect()).State.Running, true);
+  } finally {
+    await removeLeftovers(docker, instance, () => {});
+  }
+});

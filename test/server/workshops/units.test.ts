@@ -1,20 +1,15 @@
 // The workshop pieces that need no box: join codes, CSV escaping, stuck detection, the guard
-// against code guessing, and the event log's resume and bound (an in-memory database).
+// against code guessing.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, type SeatStep } from '../../../protocol/workshops.js';
 import { loadConfig } from '../../../server/config.js';
 import { seatsThatFit } from '../../../server/workshops/capacity.js';
 import { CodeGuard } from '../../../server/workshops/code-guard.js';
-import { EventLog } from '../../../server/workshops/event-log.js';
 import { csvCell, reportCsv } from '../../../server/workshops/report.js';
 import { applyProgress, freshSteps } from '../../../server/workshops/seat-steps.js';
 import { isJoinCode, newJoinCode, normaliseCode } from '../../../server/workshops/secrets.js';
 import { stepMedians, stuckReason } from '../../../server/workshops/stuck.js';
-import { WorkshopStore } from '../../../server/workshops/workshop-store.js';
 
 test('join codes are 6 characters from the read-aloud alphabet', () => {
   for (let i = 0; i < 200; i++) {
@@ -81,76 +76,8 @@ test('unknown codes are limited per address; right codes from the same address a
   assert.equal(guard.blocked('10.0.0.1'), undefined, 'a token comes back after 60/3 s');
 });
 
-test('the event log resumes after any kept id without gaps or duplicates, and stays bounded', () => {
-  const store = new WorkshopStore(':memory:', 'test');
-  const log = new EventLog(store, 20);
-  for (let i = 0; i < 10; i++) log.publish('w1', { type: 'broadcast', message: `m${i}`, at: i });
-  log.publish('w2', { type: 'broadcast', message: 'other', at: 0 });
-  const live: number[] = [];
-  const f = log.follow('w1', 4, (e) => live.push(e.seq));
-  assert.deepEqual(f.missed?.map((e) => e.seq), [5, 6, 7, 8, 9, 10]);
-  log.publish('w1', { type: 'broadcast', message: 'live', at: 11 });
-  assert.deepEqual(live, [11]);
-  f.stop();
-  // A fresh follower (no id) gets no backlog: it is sent a state stamped with lastSeq.
-  const fresh = log.follow('w1', undefined, () => {});
-  assert.equal(fresh.missed, undefined);
-  assert.equal(fresh.lastSeq, 11);
-  fresh.stop();
-  for (let i = 0; i < 200; i++) log.publish('w1', { type: 'broadcast', message: `n${i}`, at: i });
-  assert.ok(store.eventCount('w1') <= 22, `kept ${store.eventCount('w1')} events`);
-  assert.equal(store.lastSeq('w1'), 211);
-  assert.equal(store.eventCount('w2'), 1, 'another workshop keeps its own');
-  // Asking for events that were pruned gets a fresh state instead of a silent gap.
-  assert.equal(log.follow('w1', 4, () => {}).missed, undefined);
-  store.close();
-});
-
-/** Two servers' stores on one database file (as two instances sharing a state directory). */
-function twoServersOneFile(): { a: WorkshopStore; b: WorkshopStore; done: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tl-ws-'));
-  const file = path.join(dir, 'termlab.db');
-  const a = new WorkshopStore(file, 'server-a');
-  const b = new WorkshopStore(file, 'server-b');
-  return { a, b, done: () => { a.close(); b.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
-
-test('servers sharing a database file see only their own workshops', () => {
-  const { a, b, done } = twoServersOneFile();
-  a.createWorkshop({ id: 'w1', code: 'ABCDEF', title: 't', labs: ['hello'], seats: 1, startsAt: 0, endsAt: 1, paced: false,
-    instructorHash: 'x', assistantHash: 'y', phase: 'open', createdAt: 0 });
-  assert.equal(a.unfinished().length, 1);
-  assert.equal(b.unfinished().length, 0, 'b never warms or ends a\'s workshop');
-  assert.equal(b.workshop('w1'), undefined);
-  assert.equal(b.byCode('ABCDEF'), undefined);
-  done();
-});
-
-test('ended workshops past their retention go with their seats and events; recent, unfinished and other servers\' stay', () => {
-  const { a, b, done } = twoServersOneFile();
-  const make = (store: WorkshopStore, id: string, code: string, endsAt: number, phase: 'open' | 'ended') => {
-    store.createWorkshop({ id, code, title: id, labs: ['hello'], seats: 2, startsAt: 0, endsAt, paced: false,
-      instructorHash: 'x', assistantHash: 'y', phase, createdAt: 0 });
-    store.takeSeat(id, 2, { learner: `l-${id}`, name: 'Ann', joinedAt: 0, lab: 'hello', hand: false, steps: [], past: {}, recordings: [] });
-    store.appendEvent(id, { type: 'broadcast', message: 'hi', at: 0 }, 100);
-  };
-  make(a, 'old', 'AAAAAA', 1000, 'ended');
-  make(a, 'recent', 'BBBBBB', 5000, 'ended');
-  make(a, 'running', 'CCCCCC', 1000, 'open');
-  make(b, 'theirs', 'DDDDDD', 1000, 'ended');
-  assert.equal(a.deleteEndedBefore(2000), 1);
-  assert.equal(a.workshop('old'), undefined);
-  assert.equal(a.seats('old').length, 0);
-  assert.equal(a.eventCount('old'), 0);
-  for (const id of ['recent', 'running']) {
-    assert.ok(a.workshop(id), `${id} stays`);
-    assert.equal(a.seats(id).length, 1);
-    assert.equal(a.eventCount(id), 1);
-  }
-  assert.ok(b.workshop('theirs'), "another server's workshop is its own to delete");
-  assert.equal(a.deleteEndedBefore(2000), 0);
-  done();
-});
+// The event log and the workshops' rows (instances apart, the purge, seats and events under
+// concurrency) are tested on SQLite and PostgreSQL in test/server/store/workshop-store.test.ts.
 
 test('capacity: the session cap and the memory budget, beside overlapping workshops, say how many seats fit', () => {
   const config = { ...loadConfig(), maxSessions: 100, memoryBudgetMb: 512 * 32, workshops: { ...loadConfig().workshops, reserve: 2 } };

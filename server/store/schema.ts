@@ -1,0 +1,125 @@
+// Each store's tables, per dialect. SQLite's are the tables termlab always had (files made by
+// earlier versions get the columns added since); PostgreSQL's are the same tables in their
+// current shape, with 64-bit integers for epoch milliseconds and a `rowid` column where SQLite's
+// implicit one orders rows.
+import type { Database } from './database.js';
+import { SqliteDatabase } from './sqlite.js';
+
+export type StorePart = 'progress' | 'history' | 'workshops' | 'recordings' | 'replicas';
+
+const sqlite: Record<StorePart, string> = {
+  progress: `
+    CREATE TABLE IF NOT EXISTS progress (
+      session TEXT PRIMARY KEY, lab TEXT NOT NULL, current INTEGER NOT NULL,
+      statuses TEXT NOT NULL, updated INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS checks (
+      session TEXT NOT NULL, lab TEXT NOT NULL, step INTEGER NOT NULL, passed INTEGER NOT NULL,
+      source TEXT NOT NULL, ms INTEGER NOT NULL, at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS checks_session ON checks (session);`,
+  history: `
+    CREATE TABLE IF NOT EXISTS learners (id TEXT PRIMARY KEY, name TEXT NOT NULL, updated INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS attempts (
+      id TEXT PRIMARY KEY, learner TEXT NOT NULL, lab TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL,
+      state TEXT NOT NULL, passed TEXT NOT NULL, session TEXT NOT NULL,
+      started INTEGER NOT NULL, updated INTEGER NOT NULL, finished INTEGER, completion TEXT);
+    CREATE INDEX IF NOT EXISTS attempts_learner ON attempts (learner, lab, started);
+    CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);`,
+  workshops: `
+    CREATE TABLE IF NOT EXISTS workshops (
+      id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, title TEXT NOT NULL, labs TEXT NOT NULL, seats INTEGER NOT NULL,
+      starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, paced INTEGER NOT NULL, unlocked_step INTEGER,
+      instructor_hash TEXT NOT NULL, assistant_hash TEXT NOT NULL, phase TEXT NOT NULL, created INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS workshop_seats (
+      workshop TEXT NOT NULL, seat TEXT NOT NULL, learner TEXT NOT NULL, name TEXT NOT NULL, joined_at INTEGER NOT NULL,
+      session TEXT, lab TEXT NOT NULL, hand INTEGER NOT NULL, steps TEXT NOT NULL, recordings TEXT NOT NULL,
+      PRIMARY KEY (workshop, seat), UNIQUE (workshop, learner));
+    CREATE TABLE IF NOT EXISTS workshop_events (
+      workshop TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL,
+      PRIMARY KEY (workshop, seq));`,
+  recordings: `
+    CREATE TABLE IF NOT EXISTS recordings (
+      id TEXT PRIMARY KEY, share TEXT UNIQUE NOT NULL, owner TEXT NOT NULL, lab TEXT NOT NULL, session TEXT NOT NULL,
+      terminal TEXT NOT NULL, title TEXT NOT NULL, created INTEGER NOT NULL, duration REAL NOT NULL DEFAULT 0,
+      bytes INTEGER NOT NULL DEFAULT 0, input INTEGER NOT NULL, state TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);`,
+  replicas: `
+    CREATE TABLE IF NOT EXISTS replicas (
+      instance TEXT NOT NULL, id TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (instance, id));`,
+};
+
+/** Columns added after the first version of SQLite's tables. */
+const sqliteAdded: Record<StorePart, Array<[table: string, column: string, declaration: string]>> = {
+  progress: [],
+  history: [],
+  workshops: [['workshops', 'instance', "TEXT NOT NULL DEFAULT ''"], ['workshop_seats', 'past', "TEXT NOT NULL DEFAULT '{}'"]],
+  recordings: [['recordings', 'stopped', 'TEXT'], ['recordings', 'cap', 'INTEGER NOT NULL DEFAULT 0']],
+  replicas: [],
+};
+
+const postgres: Record<StorePart, string> = {
+  progress: `
+    CREATE TABLE IF NOT EXISTS progress (
+      session TEXT PRIMARY KEY, lab TEXT NOT NULL, current INTEGER NOT NULL,
+      statuses TEXT NOT NULL, updated BIGINT NOT NULL);
+    CREATE TABLE IF NOT EXISTS checks (
+      rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      session TEXT NOT NULL, lab TEXT NOT NULL, step INTEGER NOT NULL, passed INTEGER NOT NULL,
+      source TEXT NOT NULL, ms BIGINT NOT NULL, at BIGINT NOT NULL);
+    CREATE INDEX IF NOT EXISTS checks_session ON checks (session);`,
+  history: `
+    CREATE TABLE IF NOT EXISTS learners (id TEXT PRIMARY KEY, name TEXT NOT NULL, updated BIGINT NOT NULL);
+    CREATE TABLE IF NOT EXISTS attempts (
+      rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+      id TEXT PRIMARY KEY, learner TEXT NOT NULL, lab TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL,
+      state TEXT NOT NULL, passed TEXT NOT NULL, session TEXT NOT NULL,
+      started BIGINT NOT NULL, updated BIGINT NOT NULL, finished BIGINT, completion TEXT);
+    CREATE INDEX IF NOT EXISTS attempts_learner ON attempts (learner, lab, started);
+    CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);`,
+  workshops: `
+    CREATE TABLE IF NOT EXISTS workshops (
+      id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, title TEXT NOT NULL, labs TEXT NOT NULL, seats INTEGER NOT NULL,
+      starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL, paced INTEGER NOT NULL, unlocked_step INTEGER,
+      instructor_hash TEXT NOT NULL, assistant_hash TEXT NOT NULL, phase TEXT NOT NULL, created BIGINT NOT NULL,
+      instance TEXT NOT NULL DEFAULT '');
+    CREATE TABLE IF NOT EXISTS workshop_seats (
+      workshop TEXT NOT NULL, seat TEXT NOT NULL, learner TEXT NOT NULL, name TEXT NOT NULL, joined_at BIGINT NOT NULL,
+      session TEXT, lab TEXT NOT NULL, hand INTEGER NOT NULL, steps TEXT NOT NULL, recordings TEXT NOT NULL,
+      past TEXT NOT NULL DEFAULT '{}',
+      PRIMARY KEY (workshop, seat), UNIQUE (workshop, learner));
+    CREATE TABLE IF NOT EXISTS workshop_events (
+      workshop TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, at BIGINT NOT NULL,
+      PRIMARY KEY (workshop, seq));`,
+  recordings: `
+    CREATE TABLE IF NOT EXISTS recordings (
+      id TEXT PRIMARY KEY, share TEXT UNIQUE NOT NULL, owner TEXT NOT NULL, lab TEXT NOT NULL, session TEXT NOT NULL,
+      terminal TEXT NOT NULL, title TEXT NOT NULL, created BIGINT NOT NULL, duration DOUBLE PRECISION NOT NULL DEFAULT 0,
+      bytes BIGINT NOT NULL DEFAULT 0, input INTEGER NOT NULL, state TEXT NOT NULL, stopped TEXT,
+      cap BIGINT NOT NULL DEFAULT 0);
+    CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);`,
+  replicas: `
+    CREATE TABLE IF NOT EXISTS replicas (
+      instance TEXT NOT NULL, id TEXT NOT NULL, seen BIGINT NOT NULL, PRIMARY KEY (instance, id));`,
+};
+
+/** Makes `part`'s tables in `db` (idempotent; several servers may do it at once). */
+export async function migrate(db: Database, part: StorePart): Promise<void> {
+  if (db instanceof SqliteDatabase) {
+    await db.exec(sqlite[part]);
+    for (const [table, column, declaration] of sqliteAdded[part]) {
+      const columns = (await db.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((c) => c.name);
+      if (columns.includes(column)) continue;
+      try {
+        await db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
+      } catch (err) {
+        // Another server on the same file added it first.
+        if (!/duplicate column/i.test((err as Error).message)) throw err;
+      }
+    }
+    return;
+  }
+  // CREATE ... IF NOT EXISTS run by two servers at once can still collide: one at a time.
+  await db.transaction(async (tx) => {
+    await tx.lock('termlab:schema');
+    for (const statement of postgres[part].split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(statement);
+  });
+}
