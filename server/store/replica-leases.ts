@@ -50,10 +50,15 @@ export class ReplicaLeases {
     return this.live();
   }
 
-  /** The ids of this instance's servers whose lease holds, this one included. */
+  /**
+   * The ids of this instance's servers whose lease holds, this one included. On SQLite only this
+   * one: the file is one server's, and another process on it is that server restarted (after a
+   * crash, say), whose boxes are leftovers to remove at once, not a replica's to spare.
+   */
   async live(): Promise<Set<string>> {
     const now = Date.now();
     await this.db.run('DELETE FROM replicas WHERE instance = ? AND seen < ?', [this.instance, now - FORGET_MS]);
+    if (this.db.dialect === 'sqlite') return new Set([this.id]);
     const rows = await this.db.all<{ id: string }>('SELECT id FROM replicas WHERE instance = ? AND seen >= ?', [this.instance, now - this.ttlMs]);
     return new Set(rows.map((r) => r.id));
   }
