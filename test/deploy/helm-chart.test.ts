@@ -17,7 +17,7 @@ import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node'
 import { parseAllDocuments, stringify } from 'yaml';
 import { createBox, removeLeftovers, type Box } from '../../server/sandbox/boxes.js';
 import { ensureEngine } from '../../server/sandbox/engine.js';
-import { ensureImages, imageExists } from '../../server/sandbox/images.js';
+import { contextHash, ensureImages, IMAGE_REPO, imageExists } from '../../server/sandbox/images.js';
 import { hostPod, namespaceName, type SessionSpec } from '../../server/sandbox/kubernetes/manifests.js';
 import { deleteNamespace, ensureSession, instanceNamespaces, setQuota, type Apis } from '../../server/sandbox/kubernetes/session-namespace.js';
 import { KUBERNETES_LIMITS, log, sh, shStatus, stateDir, uniqueInstance } from '../server/sandbox/helpers.js';
@@ -44,8 +44,22 @@ function helmBinary(): string {
   const found = (() => {
     try { return readdirSync(dir).map((d) => path.join(dir, d, 'helm')).filter((f) => { try { return statSync(f).isFile(); } catch { return false; } }); } catch { return []; }
   })().sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!found[0]) throw new Error(`no helm in ${dir}: build it with bash scripts/build-kube-bins.sh (npm test prepares it)`);
-  return found[0];
+  if (found[0]) return found[0];
+  // A checkout whose engine already had the kubernetes image never built the binaries here (CI on a
+  // machine that ran the tests before): the image's own helm is the same build.
+  const shellRef = `${IMAGE_REPO.shell}:${contextHash('shell')}`;
+  const ref = `${IMAGE_REPO.kubernetes}:${contextHash('kubernetes', shellRef)}`;
+  const id = spawnSync('docker', ['create', ref], { encoding: 'utf8' }).stdout.trim();
+  if (!id) throw new Error(`no helm in ${dir}, and no image ${ref} to take it from: npm test prepares both (bash scripts/build-kube-bins.sh builds the binaries)`);
+  const to = mkdtempSync(path.join(os.tmpdir(), 'tl-helm-'));
+  after(() => rmSync(to, { recursive: true, force: true }));
+  try {
+    const cp = spawnSync('docker', ['cp', `${id}:/usr/local/bin/helm`, path.join(to, 'helm')], { encoding: 'utf8' });
+    if (cp.status !== 0) throw new Error(`taking helm out of ${ref}: ${cp.stderr}`);
+  } finally {
+    spawnSync('docker', ['rm', id]);
+  }
+  return path.join(to, 'helm');
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
