@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { echoRoundTrips, intoCat, leaveCat, percentile } from '../test/helpers/echo.js';
 import { testInstance } from '../test/helpers/lab-server.js';
-import { startPostgres } from '../test/helpers/postgres.js';
+import { databaseWrites, startPostgres } from '../test/helpers/postgres.js';
 import { ProtocolClient } from '../test/helpers/protocol-client.js';
 import { startReplicaProcess } from '../test/helpers/replica-process.js';
 
@@ -77,15 +76,6 @@ ${upstreams.map((u) => `    server ${new URL(u).host};`).join('\n')}
   return { url, stop: () => { proc.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** What the box's bash prints before each prompt (images/shell/bashrc). */
-const PROMPT_MARKER = '\x1b]6973;prompt;';
-
-/** Steps green on a learner's page, from the latest lab message on its session channel. */
-function stepsDone(p: Learner): number {
-  const lab = [...p.channel.messages].reverse().find((m) => m.type === 'lab') as { progress?: { steps: string[] } } | undefined;
-  return lab?.progress?.steps.filter((s) => s === 'done').length ?? 0;
-}
-
 interface Learner { cookie: string; id: string; token: string; term: ProtocolClient; channel: ProtocolClient }
 
 async function startLearner(url: string): Promise<Learner> {
@@ -105,17 +95,6 @@ async function counter(replica: string, name: string): Promise<number> {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').at(-1));
   return sum;
-}
-
-async function dbWrites(url: string): Promise<{ rows: number; commits: number }> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const r = await client.query('SELECT tup_inserted + tup_updated + tup_deleted AS rows, xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()');
-    return { rows: Number(r.rows[0].rows), commits: Number(r.rows[0].commits) };
-  } finally {
-    await client.end();
-  }
 }
 
 export async function benchReplicas(replicas: number, learners: number, keys: number): Promise<void> {
@@ -151,7 +130,7 @@ export async function benchReplicas(replicas: number, learners: number, keys: nu
     console.log(`${replicas} replicas (server/main.ts) behind nginx (hash of the learner cookie), one PostgreSQL; ${learners} learners started the hello lab in ${startS.toFixed(1)} s; ` +
       `sessions per replica: ${spread.map((s) => s.sessions).join(', ')}`);
 
-    const writes0 = await dbWrites(databaseUrl);
+    const writes0 = await databaseWrites(databaseUrl);
     const checks0 = (await Promise.all(started.map((r) => counter(r.url, 'termlab_checks_total')))).reduce((a, b) => a + b, 0);
     const w0 = performance.now();
     // Typing: every learner at 10 keys/s, each at its own pace.
@@ -166,10 +145,10 @@ export async function benchReplicas(replicas: number, learners: number, keys: nu
       ['mv ~/hello.txt ~/notes/', 2], ['sleep 1000 &', 2], ['nohup sleep 1000 >/dev/null 2>&1 &', 3], ['ls ~/notes', 3]];
     await Promise.all(people.map(async (p) => {
       for (const [cmd, done] of commands) {
-        const prompts = p.term.text.split(PROMPT_MARKER).length;
+        const prompts = p.term.prompts();
         p.term.type(`${cmd}\r`);
-        await p.term.waitFor('the prompt after a command', () => p.term.text.split(PROMPT_MARKER).length > prompts, 30_000);
-        await p.channel.waitFor(`step ${done} green`, () => stepsDone(p) >= done, 30_000);
+        await p.term.waitFor('the prompt after a command', () => p.term.prompts() > prompts, 30_000);
+        await p.channel.waitFor(`step ${done} green`, () => p.channel.stepsDone() >= done, 30_000);
       }
     }));
     // Reconnects: each terminal closed and opened again from its last byte, through nginx.
@@ -186,9 +165,9 @@ export async function benchReplicas(replicas: number, learners: number, keys: nu
     // read once they have (the replicas' leases add one commit per replica per 10 s meanwhile).
     const settleUntil = performance.now() + 11_000;
     while (performance.now() < settleUntil) await new Promise((r) => setTimeout(r, 500));
-    const writes1 = await dbWrites(databaseUrl);
+    const writes1 = await databaseWrites(databaseUrl);
     const checks1 = (await Promise.all(started.map((r) => counter(r.url, 'termlab_checks_total')))).reduce((a, b) => a + b, 0);
-    const steps = people.map(stepsDone);
+    const steps = people.map((p) => p.channel.stepsDone());
     console.log(`  echo through nginx, ${learners} learners at 10 keys/s (${echoes.length} keys): p50 ${ms(percentile(echoes, 50))}  p99 ${ms(percentile(echoes, 99))}`);
     console.log(`  checks: ${checks1 - checks0} in ${workS.toFixed(1)} s of work (${((checks1 - checks0) / workS).toFixed(1)}/s); steps done per learner: median ${steps.sort((a, b) => a - b)[Math.floor(steps.length / 2)]}`);
     console.log(`  reconnect through nginx, hello to ready: p50 ${ms(percentile(reconnects, 50))}  p99 ${ms(percentile(reconnects, 99))}`);

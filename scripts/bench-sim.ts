@@ -6,19 +6,17 @@
 // container, its engine and the `docker exec` (or Kubernetes exec) each shell runs through.
 // Prints the gateway's memory and CPU per learner, echo, check latency and database writes: the
 // per-session costs docs/scaling.md multiplies out. Asserts nothing.
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { echoOnce, intoCat, percentile } from '../test/helpers/echo.js';
-import { startPostgres } from '../test/helpers/postgres.js';
+import { databaseWrites, startPostgres } from '../test/helpers/postgres.js';
 import { ProtocolClient } from '../test/helpers/protocol-client.js';
+import { startServerProcess } from '../test/helpers/replica-process.js';
 
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 const MIB = 2 ** 20;
-const PROMPT_MARKER = '\x1b]6973;prompt;';
 
 /** The simulation's lab: two steps whose checks look in the learner's home folder. */
 export function simLab(dir: string): void {
@@ -41,38 +39,15 @@ function procStat(pid: number): { cpuS: number; rssMiB: number } {
 
 interface Learner { token: string; cookie: string; term: ProtocolClient; channel: ProtocolClient }
 
-function stepsDone(l: Learner): number {
-  const lab = [...l.channel.messages].reverse().find((m) => m.type === 'lab') as { progress?: { steps: string[] } } | undefined;
-  return lab?.progress?.steps.filter((s) => s === 'done').length ?? 0;
-}
-
-async function rowsWritten(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query('SELECT tup_inserted + tup_updated + tup_deleted AS n FROM pg_stat_database WHERE datname = current_database()');
-    return Number(r.rows[0].n);
-  } finally {
-    await c.end();
-  }
-}
-
 export async function benchSim(learners: number, typingS: number): Promise<void> {
   const pgServer = startPostgres();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-simlabs-'));
   simLab(dir);
   const databaseUrl = await pgServer.createDatabase();
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'sim', 'sim-server.ts')], {
-    env: { ...process.env, SIM_LABS: dir, TERMLAB_DATABASE_URL: databaseUrl, TERMLAB_INSTANCE: `sim-${crypto.randomBytes(3).toString('hex')}` },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
   const people: Learner[] = [];
+  const { url, proc } = await startServerProcess(path.join(import.meta.dirname, 'sim', 'sim-server.ts'),
+    { SIM_LABS: dir, TERMLAB_DATABASE_URL: databaseUrl, TERMLAB_INSTANCE: `sim-${crypto.randomBytes(3).toString('hex')}` });
   try {
-    let log = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      proc.stderr!.on('data', (d: Buffer) => { log += d; const m = /ready: open (http:\S+)/.exec(log); if (m) resolve(m[1]!); });
-      proc.on('exit', (code) => reject(new Error(`the simulation's server exited (${code}):\n${log}`)));
-    });
     const idle = procStat(proc.pid!);
     const t0 = performance.now();
     for (let i = 0; i < learners; i += 50) {
@@ -83,7 +58,7 @@ export async function benchSim(learners: number, typingS: number): Promise<void>
         const { token } = (await res.json()) as { token: string };
         const term = await ProtocolClient.open(url, token, { cols: 100, rows: 30, headers: { cookie } });
         const channel = await ProtocolClient.openSession(url, token, { cookie });
-        await term.waitFor('a prompt', () => term.text.includes(PROMPT_MARKER), 60_000);
+        await term.waitFor('a prompt', () => term.prompts() > 0, 60_000);
         return { token, cookie, term, channel };
       })));
     }
@@ -110,15 +85,15 @@ export async function benchSim(learners: number, typingS: number): Promise<void>
     const after = procStat(proc.pid!);
     // Out of `cat` (a thousand prompts at once take a while on two cores).
     await Promise.all(terms.map(async (c) => {
-      const prompts = c.text.split(PROMPT_MARKER).length;
+      const prompts = c.prompts();
       c.type('\x03');
-      await c.waitFor('the prompt after ^C', () => c.text.split(PROMPT_MARKER).length > prompts, 120_000);
+      await c.waitFor('the prompt after ^C', () => c.prompts() > prompts, 120_000);
     }));
     console.log(`  typing, ${learners} learners at 1 key/s for ${typingS} s (${echoes.length} keys): echo p50 ${ms(percentile(echoes, 50))}  p99 ${ms(percentile(echoes, 99))}; ` +
       `gateway CPU ${(100 * (after.cpuS - before.cpuS) / typedS).toFixed(0)}% of a core (${(1000 * (after.cpuS - before.cpuS) / echoes.length).toFixed(2)} ms per key), RSS ${after.rssMiB.toFixed(0)} MiB`);
 
     // The two steps: each solution typed, then the learner waits for the step to turn green.
-    const rows0 = await rowsWritten(databaseUrl);
+    const rows0 = (await databaseWrites(databaseUrl)).rows;
     const c0 = procStat(proc.pid!).cpuS;
     const s0 = performance.now();
     const greens: number[] = [];
@@ -128,7 +103,7 @@ export async function benchSim(learners: number, typingS: number): Promise<void>
       for (const [cmd, n] of [['echo one > ~/one.txt', 1], ['mkdir -p ~/two', 2]] as const) {
         const g0 = performance.now();
         p.term.type(`${cmd}\r`);
-        await p.channel.waitFor(`step ${n} green`, () => stepsDone(p) >= n, 120_000);
+        await p.channel.waitFor(`step ${n} green`, () => p.channel.stepsDone() >= n, 120_000);
         greens.push(performance.now() - g0);
       }
     }));
@@ -137,7 +112,7 @@ export async function benchSim(learners: number, typingS: number): Promise<void>
     // PostgreSQL reports a backend's counts when it goes idle, up to 10 s late.
     const settle = performance.now() + 11_000;
     while (performance.now() < settle) await new Promise((r) => setTimeout(r, 500));
-    const rows = (await rowsWritten(databaseUrl)) - rows0;
+    const rows = (await databaseWrites(databaseUrl)).rows - rows0;
     console.log(`  steps: ${greens.length} step passes in ${stepsS.toFixed(1)} s, command -> step green p50 ${ms(percentile(greens, 50))}  p99 ${ms(percentile(greens, 99))}; ` +
       `gateway CPU ${(1000 * cpuSteps / greens.length).toFixed(1)} ms per step pass (its checks included)`);
     console.log(`  PostgreSQL: ${rows} rows written for ${greens.length} step passes (${(rows / greens.length).toFixed(1)} per pass, ${(rows / stepsS).toFixed(0)} rows/s at this pace)`);

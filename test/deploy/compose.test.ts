@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { LABEL } from '../../server/sandbox/engine.js';
 import { ProtocolClient } from '../helpers/protocol-client.js';
+import { localCaCerts } from '../helpers/server-image.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const suffix = crypto.randomBytes(4).toString('hex');
@@ -59,14 +59,6 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-/** The host's own additions to its trust store, for a build behind a proxy that re-signs HTTPS. */
-function localCaCerts(): string {
-  const dir = '/usr/local/share/ca-certificates';
-  if (!existsSync(dir)) return '';
-  return readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.crt')).sort()
-    .map((f) => readFileSync(path.join(dir, f), 'utf8').trim()).join('\n');
 }
 
 async function until<T>(what: string, probe: () => Promise<T>, ms: number, every = 200): Promise<NonNullable<T>> {

@@ -50,12 +50,9 @@ export async function echoRoundTrips(clients: ProtocolClient[], keystrokes: numb
 /** Back to the prompt: interrupts `cat` and waits for the shell's next prompt. */
 export async function leaveCat(clients: ProtocolClient[]): Promise<void> {
   await Promise.all(clients.map(async (c) => {
-    const prompts = (): number => c.text.split(PROMPT_MARKER).length;
-    const before = prompts();
+    const before = c.prompts();
     c.type('\x03');
-    await c.waitFor('the prompt after ^C', () => prompts() > before);
+    await c.waitFor('the prompt after ^C', () => c.prompts() > before);
   }));
 }
 
-/** What the box's bash prints before each prompt (images/shell/bashrc). */
-const PROMPT_MARKER = '\x1b]6973;prompt;';

@@ -74,3 +74,18 @@ export function startPostgres(): PostgresServer {
     stop,
   };
 }
+
+/**
+ * Rows inserted, updated or deleted and transactions committed in a database so far, as PostgreSQL
+ * counts them (a backend reports when it goes idle, up to 10 s late: read after the load has stopped for that long).
+ */
+export async function databaseWrites(url: string): Promise<{ rows: number; commits: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const r = await client.query('SELECT tup_inserted + tup_updated + tup_deleted AS rows, xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()');
+    return { rows: Number(r.rows[0].rows), commits: Number(r.rows[0].commits) };
+  } finally {
+    await client.end();
+  }
+}

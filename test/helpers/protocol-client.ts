@@ -3,8 +3,12 @@
 import WebSocket from 'ws';
 import { WS_PATH } from '../../protocol/api.js';
 import {
+
   FRAME_SNAPSHOT, HEARTBEAT_MS, PROTOCOL_VERSION, decodeBinaryFrame, type ClientMessage, type ServerMessage,
 } from '../../protocol/messages.js';
+
+/** What the box's bash prints before each prompt (images/shell/bashrc). */
+export const PROMPT_MARKER = '\x1b]6973;prompt;';
 
 /** The id of the client's own heartbeat pings (a test's pings use others). */
 const HEARTBEAT_PING_ID = 2 ** 52;
@@ -136,4 +140,13 @@ export class ProtocolClient {
   }
 
   close(): void { this.ws.close(); }
+
+  /** Prompts the shell has printed so far (images/shell/bashrc marks each one). */
+  prompts(): number { return this.text.split(PROMPT_MARKER).length - 1; }
+
+  /** Steps green on a session channel, from its latest lab message. */
+  stepsDone(): number {
+    const lab = [...this.messages].reverse().find((m) => m.type === 'lab') as { progress?: { steps: string[] } } | undefined;
+    return lab?.progress?.steps.filter((s) => s === 'done').length ?? 0;
+  }
 }
