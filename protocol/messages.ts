@@ -117,6 +117,11 @@ export const CLOSE = {
   serverStopping: 4007,
   /** A view that fell behind; its page asks for a new ticket and reconnects (a fresh snapshot). */
   tooSlow: 4008,
+  /**
+   * This server is stopping and other replicas carry its sessions on: the page reconnects as after
+   * any drop (the load balancer sends it to another replica, which adopts the session).
+   */
+  moving: 4009,
 } as const;
 
 /** Errors after which the socket is closed; the others are reported and the socket keeps working. */

@@ -21,6 +21,7 @@ import { benchMirror } from './bench-mirror.js';
 import { benchReplicas } from './bench-replicas.js';
 import { benchResume } from './bench-resume.js';
 import { benchSim } from './bench-sim.js';
+import { benchKubeApi } from './bench-kube-api.js';
 
 const PROMPT = /# $/;
 const quick = process.argv.includes('--quick');
@@ -445,8 +446,10 @@ async function main(): Promise<void> {
     mirror: () => benchMirror(quick ? 1 : 3),
     replicas: () => benchReplicas(2, quick ? 8 : 40, quick ? 30 : 100),
     sim: () => benchSim(quick ? 100 : 1000, quick ? 10 : 30),
+    // Kubernetes API server requests per learner, from its own counters (a real cluster): `--only kube-api`.
+    'kube-api': () => benchKubeApi(quick ? 3 : 8, quick ? 20 : 60, quick ? 20 : 60, quick ? 30 : 60),
   };
-  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page, resume, mirror, replicas, sim).
+  // --only NAME[,NAME]: run some parts (start, start-kubernetes, echo, many, flood-among-typing, memory, throughput, runtimes, attack, workshop, green, peer, page, resume, mirror, replicas, sim, kube-api).
   const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
   for (const [name, run] of Object.entries(parts)) if (!only || only.includes(name)) await run();
 }

@@ -130,6 +130,12 @@ const schema = z.object({
   replica: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63'),
   /** A replica renews its lease this often (ms); one unrenewed for three times this is gone. */
   replicaBeatMs: z.number().int().min(100),
+  /**
+   * Where the other replicas reach this one (http://HOST:PORT): they relay an instructor's view of
+   * a terminal this replica serves. Unset: this server's listening address (the host name when it
+   * listens on every interface).
+   */
+  replicaAddress: z.string().url('TERMLAB_REPLICA_ADDRESS must be a URL such as http://10.0.0.7:8080').optional(),
   webDir: z.string(),
   dockerSocket: z.string(),
   /** Session networks are /24s from this IPv4 CIDR. */
@@ -254,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     // Fresh at each start: a restarted server's old boxes belong to a replica that is gone.
     replica: env.TERMLAB_REPLICA ?? `${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 40) || 'server'}-${crypto.randomBytes(4).toString('hex')}`,
     replicaBeatMs: num(env, 'TERMLAB_REPLICA_BEAT_MS', 10_000),
+    replicaAddress: env.TERMLAB_REPLICA_ADDRESS || undefined,
     webDir: path.join(rootDir, 'dist', 'web'),
     dockerSocket: env.TERMLAB_DOCKER_SOCKET ?? '/var/run/docker.sock',
     pull: env.TERMLAB_PULL === '1',

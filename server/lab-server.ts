@@ -1,6 +1,7 @@
 // The whole server as one object with start() and stop(): the CLI, the tests and the benchmark use it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { WsGateway } from './http/ws-gateway.js';
@@ -20,6 +21,10 @@ import { createDockerDriver, type DockerDriver, type PrepareHold } from './sandb
 import type { SandboxDriver } from './sandbox/sandbox-driver.js';
 import { createKubernetesDriver } from './sandbox/kubernetes/kubernetes-driver.js';
 import { SessionManager } from './sessions/session-manager.js';
+import { SessionRecords } from './sessions/session-records.js';
+import { WarmPool } from './sessions/warm-pool.js';
+import { ViewTickets } from './sessions/view-tickets.js';
+import { instanceKey } from './store/instance-key.js';
 import { WorkshopService } from './workshops/workshop-service.js';
 import { WorkshopStore } from './workshops/workshop-store.js';
 import { openDatabases } from './store/open.js';
@@ -61,16 +66,24 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   const leases = await ReplicaLeases.take(databases.main, config.instance, config.replica, config.replicaBeatMs,
     (err) => log.warn({ err }, 'renewing this replica\'s lease failed; sweeps of other replicas\' boxes wait until it is renewed'));
   const spareAtStart = await leases.others();
+  // Sessions and pre-started boxes in the database: a replica carries on the sessions of one that
+  // died or stopped, and hands out any replica's pre-started boxes. The dead ones' rows go first.
+  const place = (): string => driver.place;
+  const records = await SessionRecords.open(databases.main, config.instance, config.replica, place);
+  const pool = await WarmPool.open(databases.main, config.instance, config.replica, place);
+  const spareSessionsAtStart = await records.spareFor(spareAtStart);
+  await pool.forget(spareAtStart);
   // TERMLAB_BACKEND=kubernetes: boxes are pods (server/sandbox/kubernetes/). That driver has no
   // engine, so LabServer.driver's Docker-only members (docker, images, facts, shellArgv) are absent
   // then; only tests and the bench read them, and they run the Docker backend.
   const driver = options.driver ? options.driver as DockerDriver
-    : config.backend === 'kubernetes' ? await createKubernetesDriver(config, log, progress, { spareAtStart }) as unknown as DockerDriver
+    : config.backend === 'kubernetes' ? await createKubernetesDriver(config, log, progress, { spareAtStart, spareSessionsAtStart }) as unknown as DockerDriver
     : await createDockerDriver(config, log, progress, {
       background: true,
       prepare: options.prepare,
       onProfileReady: (profile) => sessions?.refill(profile),
       spareAtStart,
+      spareSessionsAtStart,
     });
   let labs = new Map<string, Lab>();
   if (config.devLab) {
@@ -84,17 +97,22 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   const store = await ProgressStore.open(databases.main);
   const recordings = new RecordingService(await RecordingStore.open(databases.recordings, config.stateDir, config.recordings.maxDurationMs), config.recordings, config.recordingFormat);
   const metrics = new Metrics({ sessions: () => sessions?.count ?? 0, pooled: () => sessions?.pooled ?? {}, recordings: () => recordings.runningCount });
-  sessions = new SessionManager(config, driver, () => labs, store, log, metrics);
+  // Replicas sign view tickets with a key they share, so the one serving a terminal redeems a ticket another issued.
+  const viewTickets = new ViewTickets(databases.main.dialect === 'postgres' ? await instanceKey(databases.main, config.instance, 'view-tickets') : undefined);
+  sessions = new SessionManager(config, driver, () => labs, store, log, metrics, records, pool, viewTickets);
   // Workshops and learners' history live in the same database as progress.
-  const workshops = new WorkshopService(config, await WorkshopStore.open(databases.main, config.instance), sessions, recordings, () => labs, log);
+  const workshops = new WorkshopService(config, await WorkshopStore.open(databases.main, config.instance), sessions, recordings, () => labs, log,
+    () => leases.live());
   const history = new HistoryService(await HistoryStore.open(databases.main),
     completionKey(config.stateDir, config.history.completionSecret), config.history, () => labs, (id) => sessions?.byId(id),
     async (learner, lab, since) => (await recordings.store.list(learner, lab)).filter((r) => r.createdAt >= since).map((r) => r.share), log);
+  // A session taken over from another replica: its learner's attempt goes on being followed here.
+  sessions.onAdopt((session) => void history.adopted(session).catch((err: Error) => log.warn({ err, session: session.id }, 'following an adopted session\'s attempt failed')));
   metrics.watchWorkshops(() => {
     const seats: Record<string, number> = { online: 0, offline: 0, stuck: 0, hand: 0, finished: 0 };
     let viewers = 0;
     for (const room of workshops.liveRooms()) {
-      for (const row of room.rows()) {
+      for (const row of room.ownRows()) {
         seats[row.online ? 'online' : 'offline']!++;
         if (row.stuck) seats.stuck!++;
         if (row.hand) seats.hand!++;
@@ -122,7 +140,10 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   const sweepTimer = setInterval(() => {
     sweeping ??= (async () => {
       const spare = await leases.spareForSweep().catch(() => undefined);
-      if (spare) await driver.removeLeftovers(spare).catch((err: Error) => log.warn({ err }, 'sweeping crashed replicas\' boxes failed'));
+      const spareSessions = spare && await records.spareFor(spare).catch(() => undefined);
+      if (spare && spareSessions && await pool.forget(spare).then(() => true, () => false)) {
+        await driver.removeLeftovers(spare, spareSessions).catch((err: Error) => log.warn({ err }, 'sweeping crashed replicas\' boxes failed'));
+      }
     })().finally(() => { sweeping = undefined; });
   }, 3 * config.replicaBeatMs);
   sweepTimer.unref();
@@ -137,6 +158,9 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   log.info({ url, labs: labs.size, instance: config.instance }, 'listening');
+  // Where the other replicas reach this one (they relay views of terminals it serves).
+  await leases.publish(config.replicaAddress ?? replicaAddress(config.host, address.port))
+    .catch((err: Error) => log.warn({ err }, 'publishing this replica\'s address failed; views of its terminals from other replicas fail until its next beat'));
 
   let stopped: Promise<void> | undefined;
   return {
@@ -151,9 +175,14 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     stop() {
       stopped ??= (async () => {
         dev?.close();
-        for (const conn of gateway.connections) conn.exit('server-stopping');
+        // With other replicas on the database, pages reconnect to one of them, which adopts their sessions.
+        const handOver = databases.main.dialect === 'postgres' && (await leases.others().catch(() => new Set<string>())).size > 0;
+        for (const conn of gateway.connections) {
+          if (handOver) conn.moveOn();
+          else conn.exit('server-stopping');
+        }
         await workshops.stop();
-        await sessions.stop();
+        await sessions.stop(handOver);
         gateway.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -162,7 +191,8 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
         // What is left of this server's boxes, and a crashed replica's. With the database out of
         // reach the live replicas are unknown: nothing more is removed (sessions.stop() ended ours).
         const others = await leases.others().catch(() => undefined);
-        if (others) await driver.removeLeftovers(others);
+        // This server's own rows left now are the sessions it handed over: their boxes stay for their adopters.
+        if (others) await driver.removeLeftovers(others, await records.spareFor(new Set([...others, config.replica])));
         else log.warn('the database is out of reach: leftovers are left for the next sweep');
         await leases.leave().catch((err: Error) => log.warn({ err }, 'giving up this replica\'s lease failed; it lapses by itself'));
         history.stop();
@@ -172,4 +202,16 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
       return stopped;
     },
   };
+}
+
+/**
+ * This server's address for the other replicas when TERMLAB_REPLICA_ADDRESS is unset: the address it
+ * listens on, or, listening on every interface, its first non-loopback IPv4 address (a pod's IP).
+ */
+function replicaAddress(host: string, port: number): string {
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const ip = wildcard
+    ? Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1'
+    : host;
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }

@@ -75,6 +75,8 @@ export function localDriver(root = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-sim
     available: (_profile: SandboxProfile) => undefined,
     checkIsolation: async () => {},
     removeLeftovers: async () => {},
+    // Folders and local shells: only this process reaches them.
+    place: `local:${process.pid}`,
     diskQuotaBytes: () => 64 * 2 ** 20,
     writableBytes: async () => 0,
     async create(request: BoxRequest): Promise<BoxHandle> {

@@ -104,6 +104,12 @@ export class HistoryService {
       this.store.update(attempt.id, { passedAt: attempt.passedAt, state: 'in-progress', session: session.id }));
   }
 
+  /** A session adopted from another replica: its attempt is followed here from now on. */
+  async adopted(session: Session): Promise<void> {
+    const attempt = await this.store.inSession(session.id);
+    if (attempt) this.follow(attempt, session, Promise.resolve());
+  }
+
   async list(learner: string): Promise<HistoryResponse> {
     return {
       name: await this.store.name(learner),

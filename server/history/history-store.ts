@@ -67,6 +67,12 @@ export class HistoryStore {
     return row ? toAttempt(row) : undefined;
   }
 
+  /** The unfinished attempt this session runs (another replica's session being adopted). */
+  async inSession(session: string): Promise<AttemptRow | undefined> {
+    const row = await this.db.get<Row>("SELECT * FROM attempts WHERE session = ? AND state = 'in-progress' LIMIT 1", [session]);
+    return row ? toAttempt(row) : undefined;
+  }
+
   async get(id: string): Promise<AttemptRow | undefined> {
     const row = await this.db.get<Row>('SELECT * FROM attempts WHERE id = ?', [id]);
     return row ? toAttempt(row) : undefined;

@@ -30,11 +30,11 @@ function apiError(res: Response, status: number, code: string, error: string): v
   res.status(status).json(body);
 }
 
-/** The session named in the path, if the Bearer token is its own. */
-function authorised(req: Request, sessions: SessionManager): Session | undefined {
+/** The session named in the path, if the Bearer token is its own (another replica's is adopted). */
+async function authorised(req: Request, sessions: SessionManager): Promise<Session | undefined> {
   const header = req.get('authorization') ?? '';
   const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-  const session = token ? sessions.byToken(token) : undefined;
+  const session = token ? await sessions.find(token) : undefined;
   return session && session.id === req.params.id ? session : undefined;
 }
 
@@ -118,21 +118,21 @@ export function createApp(opts: {
     }
   });
 
-  app.get('/api/sessions/:id', (req, res) => {
-    const session = authorised(req, sessions);
+  app.get('/api/sessions/:id', async (req, res) => {
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     res.json({ ...session.info(), recordings: recordings.runningFor(session.id) });
   });
 
   app.delete('/api/sessions/:id', async (req, res) => {
-    const session = authorised(req, sessions);
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     await sessions.end(session, 'ended');
     res.status(204).end();
   });
 
-  app.get('/api/sessions/:id/lab', (req, res) => {
-    const session = authorised(req, sessions);
+  app.get('/api/sessions/:id/lab', async (req, res) => {
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     const body: LabContent = labContent(session.lab);
     res.json(body);
@@ -140,8 +140,8 @@ export function createApp(opts: {
 
   // The check's outcome reaches the page as `lab` on the session channel, like every other change
   // of progress (one source of truth, docs/protocol.md); this answer only says the check was asked for.
-  app.post('/api/sessions/:id/check', (req, res) => {
-    const session = authorised(req, sessions);
+  app.post('/api/sessions/:id/check', async (req, res) => {
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     session.touch();
     session.runner.check('button').catch((err: Error) => log.error({ err, session: session.id }, 'check failed'));
@@ -150,8 +150,8 @@ export function createApp(opts: {
 
   // Workshops: the learner hands control of their terminal to the instructor who asked for it, or
   // takes it back (at any time). Only the learner's own token may do either.
-  app.post('/api/sessions/:id/control', (req, res) => {
-    const session = authorised(req, sessions);
+  app.post('/api/sessions/:id/control', async (req, res) => {
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     const grant = (req.body as { grant?: unknown } | undefined)?.grant;
     if (typeof grant !== 'boolean') return apiError(res, 400, 'bad-request', 'send JSON: {"grant": true} to hand control to the instructor, {"grant": false} to take it back');
@@ -163,8 +163,8 @@ export function createApp(opts: {
   });
 
   // The learner pushes the lifetime's end back (a few times at most, where the operator allows it).
-  app.post('/api/sessions/:id/extend', (req, res) => {
-    const session = authorised(req, sessions);
+  app.post('/api/sessions/:id/extend', async (req, res) => {
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     if (session.workshop) return apiError(res, 403, 'workshop-seat', 'a workshop seat lasts as long as its workshop: only the instructor can extend it');
     if (!session.extend()) return apiError(res, 409, 'no-extensions', 'this lab cannot be extended any more: your progress is kept, and you can continue it later');
@@ -172,8 +172,8 @@ export function createApp(opts: {
     res.json(session.lifetime());
   });
 
-  app.post('/api/sessions/:id/steps/:n/solution', (req, res) => {
-    const session = authorised(req, sessions);
+  app.post('/api/sessions/:id/steps/:n/solution', async (req, res) => {
+    const session = await authorised(req, sessions);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     const step = session.lab.steps[Number(req.params.n) - 1];
     if (!/^\d+$/.test(String(req.params.n)) || !step) return apiError(res, 404, 'no-step', `this lab has steps 1 to ${session.lab.steps.length}`);
@@ -194,6 +194,11 @@ export function createApp(opts: {
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.parse.failed') return apiError(res, 400, 'bad-json', 'the request body is not valid JSON');
     if (err.type === 'entity.too.large') return apiError(res, 413, 'too-large', 'the request body is too large');
+    // Looking a token up among other replicas' sessions was refused for now (busy, database out of reach).
+    if (err instanceof SessionError) {
+      res.set('Retry-After', '2');
+      return apiError(res, err.status, err.code, err.message);
+    }
     log.error({ err }, 'request failed');
     apiError(res, 500, 'internal', 'internal server error');
   });

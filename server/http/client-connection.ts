@@ -13,9 +13,10 @@ import { parseClientMessage, type ParsedClientMessage, type SessionHello, type T
 import type { Logger } from '../log.js';
 import type { Session } from '../sessions/session.js';
 import { SessionChannel } from '../sessions/session-channel.js';
-import type { SessionManager } from '../sessions/session-manager.js';
+import { SessionError, type SessionManager } from '../sessions/session-manager.js';
 import type { TerminalClient, TerminalStream } from '../sessions/terminal-stream.js';
 import { TerminalViewer, type ViewerSocket } from '../sessions/terminal-viewer.js';
+import { relayView, type ViewRelay } from './view-relay.js';
 
 const EXIT_TEXT: Record<ExitReason, string> = {
   'ended': 'the lab was ended',
@@ -52,6 +53,9 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
   private readonly waitingInput: string[] = [];
   private waitingBytes = 0;
 
+  /** A view of a terminal another replica serves: every frame goes there (view-relay.ts). */
+  private relay: ViewRelay | undefined;
+
   /** Pings keep a socket alive, so without this one could sit here forever holding a socket slot. */
   private readonly helloTimer: NodeJS.Timeout;
 
@@ -84,8 +88,17 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
     this.close(code, reason);
   }
 
+  /** This server stops and another replica carries the session on: the page reconnects (and lands there). */
+  moveOn(): void {
+    this.close(CLOSE.moving, 'server-moving');
+  }
+
   private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
     this.lastHeard = Date.now();
+    if (this.relay) {
+      if (!this.limited()) this.relay.forward(data, isBinary);
+      return;
+    }
     if (isBinary) {
       if (!this.limited()) this.fail('binary-not-accepted');
       return;
@@ -128,7 +141,15 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
   private async hello(msg: TerminalHello | SessionHello | ViewHello): Promise<void> {
     if (this.session) return this.fail('hello-twice');
     if (msg.channel === 'view') return this.helloView(msg);
-    const session = this.sessions.byToken(msg.token);
+    let session: Session | undefined;
+    try {
+      session = await this.sessions.find(msg.token);
+    } catch (err) {
+      // Busy looking up other replicas' sessions: the page's reconnect comes back in a moment.
+      if (err instanceof SessionError) return this.moveOn();
+      throw err;
+    }
+    if (this.closed) return;
     if (!session || session.endReason) return this.fail('bad-token', 'no live session has this token: it ended or never existed; start the lab again');
     if (msg.channel === 'terminal' && !session.hasTerminal(msg.terminal)) return this.fail('no-terminal', `the session has no terminal "${msg.terminal}"`);
     this.session = session;
@@ -140,7 +161,7 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
       this.channel = new SessionChannel(session, this);
       return;
     }
-    const stream = session.terminal(msg.terminal, { cols: msg.cols, rows: msg.rows });
+    const stream = session.terminal(msg.terminal, { cols: msg.cols, rows: msg.rows }, msg.resumeFrom);
     // Session notices (disk nearly full...) go on the session channel only: one place for the page.
     this.unsubscribe = session.onEnd((reason) => this.exit(reason));
     const replaced = await stream.attach(this, { cols: msg.cols, rows: msg.rows }, msg.resumeFrom);
@@ -156,6 +177,15 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
 
   /** A view: the token is a single-use ticket naming a seated learner's session and the viewer's role. */
   private async helloView(msg: ViewHello): Promise<void> {
+    // A ticket for a session another replica serves is redeemed there: this one relays the view.
+    const wanted = this.sessions.viewTickets.peek(msg.token);
+    const elsewhere = wanted && await this.sessions.servedElsewhere(wanted.session).catch(() => undefined);
+    if (elsewhere && !this.closed) {
+      clearTimeout(this.helloTimer);
+      this.log.info({ session: wanted.session, workshop: wanted.workshop, role: wanted.role, terminal: msg.terminal, to: elsewhere }, 'view relayed to the replica serving the session');
+      this.relay = relayView(this.ws, elsewhere, JSON.stringify(msg), () => this.cleanup());
+      return;
+    }
     const grant = this.sessions.viewTickets.redeem(msg.token);
     if (!grant) return this.fail('bad-token', 'this view ticket was already used or has expired (a ticket opens one view, within a minute): ask for a new one');
     const session = this.sessions.byId(grant.session);
@@ -277,6 +307,7 @@ export class ClientConnection implements TerminalClient, ViewerSocket {
     this.closed = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.helloTimer);
+    this.relay?.close();
     this.unsubscribe?.();
     this.stream?.detach(this);
     this.channel?.dispose();

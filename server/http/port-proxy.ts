@@ -59,7 +59,7 @@ function sameKey(session: Session, key: string): boolean {
 
 /** Express handler for GET/POST/... /p/:session/:host/:port/* */
 export function portProxy(sessions: SessionManager, driver: Pick<SandboxDriver, 'dial'>, opts: { harden: boolean }) {
-  return (req: Request, res: Response): void => {
+  return async (req: Request, res: Response): Promise<void> => {
     // A service worker registered from here would control every page of the app's origin under its scope.
     if (opts.harden && req.get('service-worker') === 'script') {
       res.status(403).type('text').send('Lab ports cannot register service workers.');
@@ -74,7 +74,7 @@ export function portProxy(sessions: SessionManager, driver: Pick<SandboxDriver, 
       session = found && sameKey(found, key) ? found : undefined;
     } else {
       const token = readCookie(req, cookieName(id));
-      const found = token ? sessions.byToken(token) : undefined;
+      const found = token ? await sessions.find(token).catch(() => undefined) : undefined;
       session = found?.id === id ? found : undefined;
     }
     if (!session) {

@@ -61,7 +61,7 @@ function sameSecret(a: string, b: string): boolean {
 export function workshopRoutes(opts: {
   config: Config; workshops: WorkshopService; metrics?: Metrics; apiError: ApiErrorFn;
   /** The session named in the path, if the request's Bearer token is its own. */
-  authorised: (req: Request) => Session | undefined;
+  authorised: (req: Request) => Promise<Session | undefined>;
 }): Router {
   const { config, workshops, apiError, authorised } = opts;
   const guard = new CodeGuard(config.workshops.codeAttemptsPerMinute);
@@ -163,8 +163,8 @@ export function workshopRoutes(opts: {
 
   // ---- the learner's hand and hints (their session's Bearer token) ----
 
-  r.post('/api/sessions/:id/hand', (req, res) => {
-    const session = authorised(req);
+  r.post('/api/sessions/:id/hand', async (req, res) => {
+    const session = await authorised(req);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     const body = parse(handSchema, req, res);
     if (!body) return;
@@ -173,13 +173,13 @@ export function workshopRoutes(opts: {
   });
 
   r.post('/api/sessions/:id/next-lab', async (req, res) => {
-    const session = authorised(req);
+    const session = await authorised(req);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     res.json(await workshops.nextLab(session));
   });
 
-  r.post('/api/sessions/:id/hints/:step', (req, res) => {
-    const session = authorised(req);
+  r.post('/api/sessions/:id/hints/:step', async (req, res) => {
+    const session = await authorised(req);
     if (!session) return apiError(res, 404, 'no-session', 'no live session with this id and token');
     const step = String(req.params.step);
     if (!/^\d{1,3}$/.test(step)) return apiError(res, 404, 'no-step', `this lab has steps 1 to ${session.lab.steps.length}`);

@@ -53,7 +53,7 @@ export class LabRunner {
     /** Told of every check's outcome (metrics). */
     private readonly onChecked: (passed: boolean, source: string) => void = () => {},
     /** Paced workshops: why this step (0-based) may not be checked yet, or undefined when it may. */
-    private readonly gate?: (step: number) => string | undefined,
+    private gate?: (step: number) => string | undefined,
     /** Continue a learner's attempt: the first this many steps are replayed (their solutions and checks) before the learner types. */
     private readonly resumeAt = 0,
   ) {
@@ -70,12 +70,7 @@ export class LabRunner {
    * session is handed out at once and its page shows the replay as it goes (progress.replay).
    */
   async start(): Promise<void> {
-    const saved = await this.store.load(this.session);
-    if (saved && saved.lab === this.lab.id && saved.statuses.length === this.lab.steps.length) {
-      this.statuses = saved.statuses;
-      this.current = saved.current;
-      this.quietFailures = foregroundCommands(this.lab.steps[this.current]?.foreground);
-    }
+    if (await this.loadSaved()) this.quietFailures = foregroundCommands(this.lab.steps[this.current]?.foreground);
     // Like a failing step setup, a failing start is logged, not fatal: the learner still gets a shell.
     await startLab(this.driver, this.lab, this.boxes).catch((err: Error) => this.log.error({ session: this.session, lab: this.lab.id, err }, 'lab start failed'));
     if (this.replay) {
@@ -84,6 +79,26 @@ export class LabRunner {
     }
     await this.runSetup(this.current);
     this.persist();
+  }
+
+  /** A workshop's pace, for a seat's session this replica adopted (its room is looked up after). */
+  setGate(gate: (step: number) => string | undefined): void { this.gate = gate; }
+
+  /**
+   * Carries on a session another replica ran (session-records.ts): the boxes are as the learner left
+   * them, so nothing is set up or replayed; the steps are where the store says.
+   */
+  async adopt(): Promise<void> {
+    await this.loadSaved();
+  }
+
+  /** The steps' statuses as this session's last save left them (same lab, same steps), if there is such a save. */
+  private async loadSaved(): Promise<boolean> {
+    const saved = await this.store.load(this.session);
+    if (!saved || saved.lab !== this.lab.id || saved.statuses.length !== this.lab.steps.length) return false;
+    this.statuses = saved.statuses;
+    this.current = saved.current;
+    return true;
   }
 
   /**

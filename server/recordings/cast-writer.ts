@@ -1,13 +1,14 @@
 // Writes one asciicast file as events happen: output, input, resizes and markers, one JSON line
-// each, appended through a file stream. asciicast v2 by default (what Debian's asciinema 2 reads);
+// each, appended as it goes. asciicast v2 by default (what Debian's asciinema 2 reads);
 // v3 when asked (TERMLAB_RECORDING_FORMAT=v3): `term: {cols, rows}` in the header, each event's
 // time the interval since the one before, and an `x` event with the shell's exit status when it is
 // known. The file never passes `maxBytes` (room is kept for a final marker), and the bytes the
-// stream still buffers are exposed so the terminal can be held back while the disk lags
-// (TerminalStream.addPressure) instead of the server's memory growing.
-import fs from 'node:fs';
+// sink still holds are exposed so the terminal can be held back while the disk (or the database)
+// lags (TerminalStream.addPressure) instead of the server's memory growing. The lines go to a file
+// or to any other CastSink (the database's chunks, cast-sink.ts).
 import { StringDecoder } from 'node:string_decoder';
 import type { AsciicastEvent } from '../../protocol/asciicast.js';
+import { FileSink, type CastSink } from './cast-sink.js';
 
 export type RecordingFormat = 'v2' | 'v3';
 
@@ -24,7 +25,7 @@ export interface CastWriterOptions {
   /** The file's size cap: an event that would pass it (less room for a final marker) is not written and `onFull` runs. */
   maxBytes?: number;
   onFull?: () => void;
-  /** Runs after each line reaches the file (the buffer shrank). */
+  /** Runs after lines reach the file or database (the buffer shrank). */
   onFlushed?: () => void;
 }
 
@@ -32,7 +33,7 @@ export interface CastWriterOptions {
 const CLOSING_ROOM = 512;
 
 export class CastWriter {
-  private readonly out: fs.WriteStream;
+  private readonly out: CastSink;
   private readonly started: number;
   private readonly now: () => number;
   /** Seconds written so far (after idle compression) and the wall clock they correspond to. */
@@ -52,35 +53,34 @@ export class CastWriter {
   /** close() has begun: later events are dropped. */
   private closing = false;
 
-  constructor(readonly file: string, private readonly opts: CastWriterOptions) {
+  /** `out`: a file's path, or where else the lines go. */
+  constructor(out: string | CastSink, private readonly opts: CastWriterOptions) {
     this.now = opts.now ?? Date.now;
     this.started = this.now();
     this.lastWall = this.started;
     this.v3 = opts.format === 'v3';
-    // The header is written at once, so the file is a valid (empty) recording from the start.
+    // The header is stored at once (a file's synchronously), so the recording is valid (empty) from the start.
     const timestamp = Math.floor(this.started / 1000);
     const idle = opts.idleLimit ? { idle_time_limit: opts.idleLimit } : {};
     const header = this.v3
       ? { version: 3, term: { cols: opts.width, rows: opts.height, type: 'xterm-256color' }, timestamp, ...idle, title: opts.title, env: { SHELL: '/bin/bash' } }
       : { version: 2, width: opts.width, height: opts.height, timestamp, title: opts.title, env: { TERM: 'xterm-256color', SHELL: '/bin/bash' }, ...idle };
-    const first = `${JSON.stringify(header)}\n`;
-    fs.writeFileSync(file, first);
-    this.bytes = this.written = Buffer.byteLength(first);
-    this.out = fs.createWriteStream(file, { flags: 'a' });
-    // A write error (the disk is full) ends the recording instead of crashing the server.
-    this.out.on('error', (err) => {
+    this.out = typeof out === 'string' ? new FileSink(out) : out;
+    // A write error (the disk is full, the database gone) ends the recording instead of crashing the server.
+    this.out.onError((err) => {
       this.failure ??= err;
       this.stopWriting();
     });
+    this.line(JSON.stringify(header), false);
   }
 
   /** Seconds into the recording, as written. */
   get duration(): number { return this.virtual; }
   get size(): number { return this.bytes; }
-  /** Bytes that reached the file: a reader of the file while it is written gets whole lines up to here. */
+  /** Bytes that reached the file or database: a reader while it is written gets whole lines up to here. */
   get flushed(): number { return this.written; }
-  /** Bytes handed to the file stream that it has not written yet. */
-  get pending(): number { return this.out.writableLength; }
+  /** Bytes handed to the sink that it has not stored yet. */
+  get pending(): number { return this.out.pending; }
   /** The most `pending` ever was, and the longest line: back-pressure keeps the first within one line of the high-water mark. */
   get peakPending(): number { return this.peak; }
   get largestLine(): number { return this.largest; }
@@ -101,15 +101,13 @@ export class CastWriter {
 
   /** Closes the file, after a last marker `finalMarker` when given (written even at the cap). */
   close(finalMarker?: string): Promise<void> {
-    this.closed ??= new Promise((resolve) => {
+    if (!this.closed) {
       const rest = this.outputDecoder.end();
       if (rest && !this.full) this.event('o', rest);
       if (finalMarker && !this.failure) this.event('m', finalMarker, true);
       this.closing = true;
-      if (this.out.destroyed) resolve();
-      else this.out.end(() => resolve());
-      this.out.once('close', () => resolve());
-    });
+      this.closed = this.out.close();
+    }
     return this.closed;
   }
 
@@ -139,16 +137,16 @@ export class CastWriter {
     this.opts.onFull?.();
   }
 
-  private line(text: string): void {
-    if (this.out.destroyed) return;
+  /** `notify`: run onFlushed when it is stored (not for the header, stored before the constructor returns). */
+  private line(text: string, notify = true): void {
+    if (this.failure) return;
     const size = Buffer.byteLength(text) + 1;
     this.bytes += size;
     this.largest = Math.max(this.largest, size);
-    this.out.write(`${text}\n`, (err) => {
-      if (err) return;
+    this.out.write(`${text}\n`, () => {
       this.written += size;
-      this.opts.onFlushed?.();
+      if (notify) this.opts.onFlushed?.();
     });
-    this.peak = Math.max(this.peak, this.out.writableLength);
+    this.peak = Math.max(this.peak, this.out.pending);
   }
 }

@@ -23,6 +23,8 @@ export class RecordingRefused extends Error {
 const MIN_RECORDING_BYTES = 64 * 1024;
 /** How often expired recordings are looked for (besides at start). */
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
+/** A recording running this much longer than its time cap allows was a dead replica's. */
+const ABANDONED_AFTER_MS = 60 * 1000;
 
 export class RecordingService {
   private readonly active = new Map<string, Active>();
@@ -61,7 +63,7 @@ export class RecordingService {
   private async begin(key: string, session: Session, terminal: string, owner: string, input: boolean): Promise<RecordingInfo> {
     const running = this.active.get(key);
     if (running) return (await this.store.get(running.id))!;
-    const { info, file, cap } = await this.store.create(
+    const { info, cap } = await this.store.create(
       { owner, lab: session.lab.id, session: session.id, terminal, title: `${session.lab.title} (${terminal})`, input },
       (usage) => this.room(usage));
     let stream: ReturnType<Session['terminal']>;
@@ -74,7 +76,7 @@ export class RecordingService {
     const sizeReason = cap < this.limits.maxBytes
       ? `your recordings reached the ${formatBytes(this.limits.maxBytesPerLearner)} kept per learner`
       : `reached its ${formatBytes(this.limits.maxBytes)} limit`;
-    const recorder = new TerminalRecorder(file, session, stream, terminal, input, {
+    const recorder = new TerminalRecorder(this.store.sink(info.id), session, stream, terminal, input, {
       maxBytes: cap, maxDurationMs: this.limits.maxDurationMs, bufferBytes: this.limits.bufferBytes, sizeReason, format: this.format,
       onLimit: () => void this.stop(session.id, terminal),
     });
@@ -107,7 +109,8 @@ export class RecordingService {
     running.offCloser();
     try {
       await running.recorder.stop();
-      await this.store.finish(running.id, running.recorder.durationS, running.recorder.bytes, running.recorder.stopReason);
+      // What was stored, which is what was written unless the file or database failed on the way.
+      await this.store.finish(running.id, running.recorder.durationS, running.recorder.flushedBytes, running.recorder.stopReason);
     } finally {
       this.closing.delete(running.id);
     }
@@ -132,11 +135,14 @@ export class RecordingService {
   }
 
   /**
-   * How many bytes of the recording's file may be served: what reached the file (whole lines) while
-   * it is written, what was recorded once it is finished. Never a half-written event.
+   * How many bytes of the recording may be served: what this server stored (whole lines) while it
+   * writes it, what was recorded once it is finished. Never a half-written event. Undefined for a
+   * recording another replica is writing: the database holds only whole lines, all servable.
    */
-  servable(info: RecordingInfo): number {
-    return this.recorder(info.id)?.flushedBytes ?? info.bytes;
+  servable(info: RecordingInfo): number | undefined {
+    const local = this.recorder(info.id);
+    if (local) return local.flushedBytes;
+    return info.recording && this.store.shared ? undefined : info.bytes;
   }
 
   /** Stops the running recording with this id, if any (before deleting it). */
@@ -149,8 +155,13 @@ export class RecordingService {
     }
   }
 
-  /** Deletes finished recordings older than the retention period; returns their ids. Several servers may sweep at once. */
+  /**
+   * Deletes finished recordings older than the retention period; returns their ids. Several servers
+   * may sweep at once. First, a dead replica's recordings still marked running (made longer ago than
+   * a recording runs, with a minute to spare for one being closed) are finished at what they stored.
+   */
   async sweep(now = Date.now()): Promise<string[]> {
+    await this.store.recoverAbandoned(now - this.limits.maxDurationMs - ABANDONED_AFTER_MS);
     const expired = await this.store.createdBefore(now - this.limits.retentionMs);
     for (const id of expired) await this.store.delete(id);
     return expired;

@@ -1,13 +1,19 @@
-// Recordings: metadata in SQLite or PostgreSQL (server/store/), the .cast files under
-// <stateDir>/recordings (servers sharing a database share that folder too). Each recording has
-// an owner (the learner's browser), and a separate unguessable share id for read-only links.
-// At start the two are made to agree: a file without a row, or a row without its file, is removed.
+// Recordings: metadata in SQLite or PostgreSQL (server/store/), and their bytes where every server
+// using that database can read them: on SQLite (one server) .cast files under <stateDir>/recordings,
+// on PostgreSQL rows of the database itself (recording-chunks.ts), so any replica plays any
+// recording, running or finished. Each recording has an owner (the learner's browser), and a
+// separate unguessable share id for read-only links. At start the two are made to agree: bytes
+// without a row, or a row without its bytes, are removed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { Database } from '../store/database.js';
 import { migrate } from '../store/schema.js';
 import type { RecordingInfo } from '../../protocol/api.js';
+import { FileSink, type CastSink } from './cast-sink.js';
+import type { ChunkSinkOptions } from './chunk-sink.js';
+import { RecordingChunks } from './recording-chunks.js';
 
 interface Row {
   id: string; share: string; owner: string; lab: string; session: string; terminal: string; title: string;
@@ -25,38 +31,44 @@ function toInfo(r: Row): RecordingInfo {
 /** What an owner's recordings take: how many, and bytes (finished ones at their size, running ones at their cap). */
 export interface RecordingUsage { count: number; bytes: number }
 
+/** A recording's bytes as served: `size` of them, streamed by `body`. */
+export interface CastBytes { size: number; body: Readable }
+
 export class RecordingStore {
-  private constructor(private readonly db: Database, readonly dir: string) {}
+  /** Set on PostgreSQL: the bytes are in the database. */
+  private readonly chunks: RecordingChunks | undefined;
+
+  private constructor(private readonly db: Database, readonly dir: string) {
+    this.chunks = db.dialect === 'postgres' ? new RecordingChunks(db) : undefined;
+  }
 
   /** `runsAtMostMs`: how long a recording can run (its cap), which tells another server's running recording from a dead one. */
   static async open(db: Database, stateDir: string, runsAtMostMs = 2 * 60 * 60 * 1000): Promise<RecordingStore> {
     const dir = path.join(stateDir, 'recordings');
-    fs.mkdirSync(dir, { recursive: true });
     await migrate(db, 'recordings');
     const store = new RecordingStore(db, dir);
-    await store.reconcile(runsAtMostMs);
+    if (store.chunks) await store.reconcileChunks(runsAtMostMs);
+    else {
+      fs.mkdirSync(dir, { recursive: true });
+      await store.reconcileFiles();
+    }
     return store;
   }
 
+  /** True when every server sharing the database reads the bytes (PostgreSQL). */
+  get shared(): boolean { return this.chunks !== undefined; }
+
   /**
-   * Makes the files and rows agree after a previous run: a recording still marked as running
-   * belongs to a server that stopped without closing it, so its file is cut after its last whole
-   * event and kept, as finished; a row whose file is gone is dropped; a .cast file (or anything
-   * else) in the directory that no row names is deleted. On a database servers share (PostgreSQL),
-   * a running recording younger than the longest a recording runs may be another server's, still
-   * being written: it is left alone, and a file is deleted only if its row is still missing when
-   * the directory is read (a row is made before its file).
+   * SQLite: makes the files and rows agree after a previous run. A recording still marked as
+   * running belongs to a run that stopped without closing it (a file has one server), so its file
+   * is cut after its last whole event and kept, as finished; a row whose file is gone is dropped;
+   * a .cast file (or anything else) in the directory that no row names is deleted.
    */
-  private async reconcile(runsAtMostMs: number): Promise<void> {
-    const shared = this.db.dialect === 'postgres';
-    const rows = await this.db.all<Pick<Row, 'id' | 'state' | 'bytes' | 'created'>>('SELECT id, state, bytes, created FROM recordings');
+  private async reconcileFiles(): Promise<void> {
+    const rows = await this.db.all<Pick<Row, 'id' | 'state'>>('SELECT id, state FROM recordings');
     const known = new Set<string>();
     for (const row of rows) {
       const file = this.file(row.id);
-      if (shared && row.state === 'recording' && row.created > Date.now() - runsAtMostMs) {
-        known.add(path.basename(file));
-        continue;
-      }
       if (!fs.existsSync(file)) {
         await this.db.run('DELETE FROM recordings WHERE id = ?', [row.id]);
         continue;
@@ -72,9 +84,43 @@ export class RecordingStore {
       known.add(path.basename(file));
     }
     for (const name of fs.readdirSync(this.dir)) {
-      if (known.has(name)) continue;
-      if (shared && name.endsWith('.cast') && await this.db.get('SELECT 1 FROM recordings WHERE id = ?', [name.slice(0, -'.cast'.length)])) continue;
-      fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+      if (!known.has(name)) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * PostgreSQL: makes the chunks and rows agree. A running recording younger than the longest a
+   * recording runs may be another replica's, still being written: it is left alone. An older one
+   * belongs to a replica that died: what it stored is whole lines up to its last batch, kept as
+   * finished. A recording with no bytes is dropped, after taking in the .cast file an earlier
+   * version left in the shared folder, if any. Chunks cannot outlive their row (a foreign key).
+   */
+  private async reconcileChunks(runsAtMostMs: number): Promise<void> {
+    const chunks = this.chunks!;
+    const rows = await this.db.all<Pick<Row, 'id' | 'state' | 'created'>>('SELECT id, state, created FROM recordings');
+    const sizes = await chunks.sizes();
+    for (const row of rows) {
+      if (row.state === 'recording' && row.created > Date.now() - runsAtMostMs) continue;
+      let bytes = sizes.get(row.id) ?? 0;
+      if (bytes === 0 && fs.existsSync(this.file(row.id))) bytes = await chunks.importFile(row.id, this.file(row.id));
+      if (bytes === 0) await this.db.run('DELETE FROM recordings WHERE id = ?', [row.id]);
+      else if (row.state === 'recording') await this.db.run("UPDATE recordings SET state = 'done', bytes = ? WHERE id = ?", [bytes, row.id]);
+    }
+  }
+
+  /**
+   * PostgreSQL: recordings still marked running though made before `before` (longer ago than any
+   * recording runs) belong to a replica that died since the last start: finished at what they
+   * stored, or dropped if nothing. Run by every replica's retention sweep, so a dead replica's
+   * recordings do not wait for a replica to start. (SQLite: its one server did this at start.)
+   */
+  async recoverAbandoned(before: number): Promise<void> {
+    if (!this.chunks) return;
+    const rows = await this.db.all<{ id: string }>("SELECT id FROM recordings WHERE state = 'recording' AND created < ?", [before]);
+    for (const { id } of rows) {
+      const bytes = await this.chunks.size(id);
+      if (bytes === 0) await this.db.run("DELETE FROM recordings WHERE id = ? AND state = 'recording'", [id]);
+      else await this.db.run("UPDATE recordings SET state = 'done', bytes = ? WHERE id = ? AND state = 'recording'", [bytes, id]);
     }
   }
 
@@ -85,6 +131,7 @@ export class RecordingStore {
    */
   create(r: { owner: string; lab: string; session: string; terminal: string; title: string; input: boolean },
     room: (usage: RecordingUsage) => number = () => 0): Promise<{ info: RecordingInfo; file: string; cap: number }> {
+    // `file`: where SQLite keeps its bytes (on PostgreSQL, unused: write through sink()).
     const id = crypto.randomBytes(9).toString('base64url');
     const share = crypto.randomBytes(24).toString('base64url');
     return this.db.transaction(async (tx) => {
@@ -142,12 +189,36 @@ export class RecordingStore {
     return rows.map(toInfo);
   }
 
-  /** Deletes the row and its file (idempotent: several servers' sweeps may delete the same one). */
+  /** Deletes the row and its bytes (idempotent: several servers' sweeps may delete the same one). */
   async delete(id: string): Promise<void> {
+    // On PostgreSQL the chunks go with the row (ON DELETE CASCADE), in the same statement.
     await this.db.run('DELETE FROM recordings WHERE id = ?', [id]);
     fs.rmSync(this.file(id), { force: true });
   }
 
+  /** Where recording `id`'s bytes are written (its row exists: create() made it). `opts` tunes the database's batches (tests). */
+  sink(id: string, opts?: ChunkSinkOptions): CastSink {
+    return this.chunks ? this.chunks.sink(id, opts) : new FileSink(this.file(id));
+  }
+
+  /**
+   * The bytes of recording `id`: its first `limit` (what it holds as whole events) or, without a
+   * limit, all it holds. On PostgreSQL those are whole lines (each chunk is), so a recording
+   * running on another replica is served up to its last batch. Undefined when its file is missing (SQLite).
+   */
+  async read(id: string, limit = Infinity): Promise<CastBytes | undefined> {
+    if (this.chunks) {
+      const size = Math.min(limit, await this.chunks.size(id));
+      return { size, body: Readable.from(this.chunks.read(id, size)) };
+    }
+    const file = this.file(id);
+    let stored: number;
+    try { stored = fs.statSync(file).size; } catch { return undefined; }
+    const size = Math.min(limit, stored);
+    return { size, body: size === 0 ? Readable.from([]) : fs.createReadStream(file, { end: size - 1 }) };
+  }
+
+  /** The .cast file of recording `id` on SQLite (the local disk); nothing is there on PostgreSQL. */
   file(id: string): string { return path.join(this.dir, `${id}.cast`); }
 }
 

@@ -1,4 +1,4 @@
-// Records one terminal of a session into an asciicast file: its output as it happens (whoever is
+// Records one terminal of a session into an asciicast file (or the database's chunks): its output as it happens (whoever is
 // attached, so a reconnect leaves no gap and no duplicate), every resize, a marker at each lab step
 // and whenever control of the terminal passes between learner and instructor,
 // and keystrokes only when asked for (they can hold passwords). The file has a size and a time cap,
@@ -6,12 +6,13 @@
 import type { LabProgress } from '../../protocol/api.js';
 import type { Session } from '../sessions/session.js';
 import type { TerminalStream } from '../sessions/terminal-stream.js';
+import type { CastSink } from './cast-sink.js';
 import { CastWriter, type RecordingFormat } from './cast-writer.js';
 
 export interface RecorderLimits {
   maxBytes: number;
   maxDurationMs: number;
-  /** Bytes the file stream may buffer before the shell is held back (it reads again below a quarter of it). */
+  /** Bytes the file stream (or database batches) may hold before the shell is held back (it reads again below a quarter of it). */
   bufferBytes: number;
   /** Why the file stops when it reaches `maxBytes` ("reached its 64 MiB limit"). */
   sizeReason: string;
@@ -46,9 +47,10 @@ export class TerminalRecorder {
   private limitReason: string | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(file: string, session: Session, stream: TerminalStream, terminal: string, input: boolean, private readonly limits: RecorderLimits) {
+  /** `out`: a file's path, or the store's sink (RecordingStore.sink). */
+  constructor(out: string | CastSink, session: Session, stream: TerminalStream, terminal: string, input: boolean, private readonly limits: RecorderLimits) {
     const { cols, rows } = stream.size;
-    this.writer = new CastWriter(file, {
+    this.writer = new CastWriter(out, {
       width: cols, height: rows, title: `${session.lab.title} (${terminal})`, maxBytes: limits.maxBytes, format: limits.format,
       onFull: () => this.reached(this.writer.error ? `the server could not write it (${this.writer.error.message})` : limits.sizeReason),
       // The shell was held back for this file: let it be read again once the file has caught up.
@@ -78,7 +80,7 @@ export class TerminalRecorder {
 
   get durationS(): number { return this.writer.duration; }
   get bytes(): number { return this.writer.size; }
-  /** Bytes of whole lines already in the file (what may be served while it is still written). */
+  /** Bytes of whole lines already stored (what may be served while it is still written). */
   get flushedBytes(): number { return this.writer.flushed; }
   /** The most bytes the file stream ever buffered, and its longest line (back-pressure keeps the first near bufferBytes). */
   get peakPending(): number { return this.writer.peakPending; }

@@ -285,13 +285,14 @@ export async function listBoxes(docker: Docker, instance: string): Promise<Box[]
 /**
  * Removes every container, network and volume labelled with this instance (a crashed or
  * restarted server's boxes, or a test's), except those of the replicas in `spare` (live servers
- * sharing the instance). Returns how many of each went.
+ * sharing the instance) and of the sessions in `spareSessions` (adopted by a live replica from
+ * one that is gone). Returns how many of each went.
  */
-export async function removeLeftovers(docker: Docker, instance: string, log: (l: string) => void, spare: ReadonlySet<string> = new Set()):
-  Promise<{ containers: number; networks: number; volumes: number }> {
+export async function removeLeftovers(docker: Docker, instance: string, log: (l: string) => void, spare: ReadonlySet<string> = new Set(),
+  spareSessions: ReadonlySet<string> = new Set()): Promise<{ containers: number; networks: number; volumes: number }> {
   const filters = { label: [`${LABEL.instance}=${instance}`] };
   const gone = <T extends { Labels?: Record<string, string> | null }>(list: T[]): T[] =>
-    list.filter((o) => !spare.has(o.Labels?.[LABEL.replica] ?? ''));
+    list.filter((o) => !spare.has(o.Labels?.[LABEL.replica] ?? '') && !spareSessions.has(o.Labels?.[LABEL.session] ?? ''));
   const counts = { containers: 0, networks: 0, volumes: 0 };
   // Containers first (in parallel: a server stopping with many boxes), then what they used.
   // A failure (say, a box created meanwhile still on a network) is logged, not thrown: the

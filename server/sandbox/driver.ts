@@ -41,6 +41,8 @@ export interface DriverOptions {
   onProfileReady?: (profile: SandboxProfile) => void;
   /** The live replicas sharing this instance (server/store/replica-leases.ts): the sweep at start leaves their boxes. */
   spareAtStart?: ReadonlySet<string>;
+  /** Sessions live replicas adopted from gone ones: the sweep at start leaves them too. */
+  spareSessionsAtStart?: ReadonlySet<string>;
 }
 
 /** A test's stand-in for the preparation of some profiles (see DriverOptions.prepare). */
@@ -92,13 +94,13 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
     if (!firewallOk) return 'the host firewall that isolates boxes is missing; new boxes wait until it is restored';
     return undefined;
   };
-  const sweepLeftovers = async (spare?: ReadonlySet<string>) => {
-    const removed = await removeLeftovers(docker, config.instance, (line) => log.info(line), spare);
+  const sweepLeftovers = async (spare?: ReadonlySet<string>, spareSessions?: ReadonlySet<string>) => {
+    const removed = await removeLeftovers(docker, config.instance, (line) => log.info(line), spare, spareSessions);
     if (removed.containers + removed.networks + removed.volumes > 0) {
       log.info({ ...removed, instance: config.instance }, 'removed what a previous run left behind');
     }
   };
-  await sweepLeftovers(options.spareAtStart);
+  await sweepLeftovers(options.spareAtStart, options.spareSessionsAtStart);
   const boxDisk = facts.diskQuota ? await BtrfsBoxDisk.open(docker) : undefined;
   // Built on an earlier run: ready now, no background work (nothing built is rebuilt).
   const later: SandboxProfile[] = [];
@@ -139,6 +141,7 @@ export async function createDockerDriver(config: Config, log: Logger, progress: 
       prepareLater();
     },
     removeLeftovers: sweepLeftovers,
+    place: `docker:${facts.id}`,
     enforcesDisk: facts.diskQuota,
     available,
     async checkIsolation(): Promise<void> {

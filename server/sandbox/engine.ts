@@ -62,6 +62,8 @@ export interface EngineFacts {
   keyringless: boolean;
   /** The engine has termlab's gVisor runtimes (RUNSC_RUNTIME and RUNSC_DIND_RUNTIME). */
   runsc: boolean;
+  /** The engine's own id: servers sharing one engine can reach each other's boxes. */
+  id: string;
 }
 
 /**
@@ -119,13 +121,14 @@ exec ${runsc}${flags.map((f) => ` ${f}`).join('')} "$@"
 
 /** Reads the facts of an engine (one info call). */
 export async function engineFacts(docker: Docker): Promise<EngineFacts> {
-  const info = (await docker.info()) as { SecurityOptions?: string[]; Driver?: string; Runtimes?: Record<string, unknown> };
+  const info = (await docker.info()) as { ID?: string; SecurityOptions?: string[]; Driver?: string; Runtimes?: Record<string, unknown> };
   return {
     remapped: (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns')),
     diskQuota: info.Driver === 'btrfs',
     driver: info.Driver ?? '?',
     keyringless: KEYRINGLESS_RUNTIME in (info.Runtimes ?? {}),
     runsc: RUNSC_RUNTIME in (info.Runtimes ?? {}) && RUNSC_DIND_RUNTIME in (info.Runtimes ?? {}),
+    id: info.ID ?? '',
   };
 }
 

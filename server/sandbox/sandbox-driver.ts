@@ -42,19 +42,35 @@ export interface BoxShell {
   kill(): void;
 }
 
+/**
+ * The exit code a BoxShell reports when its shell was not ended but attached to by another server
+ * (which adopted the session): the stream must neither restart it nor end the session's boxes.
+ */
+export const SHELL_TAKEN = -15;
+
 export interface SandboxDriver {
+  /**
+   * Where this driver's boxes live (one Docker engine, one cluster): servers whose drivers say the
+   * same can reach each other's boxes, so one may carry on another's session or pre-started box.
+   */
+  readonly place: string;
   create(request: BoxRequest): Promise<BoxHandle>;
   destroy(box: BoxHandle): Promise<void>;
-  /** Opens an interactive login shell in the box on a terminal of this size. */
-  openShell(box: BoxHandle, size: { cols: number; rows: number }): BoxShell;
+  /**
+   * Opens an interactive login shell in the box on a terminal of this size. `terminal` numbers the
+   * lab's terminal: a backend whose shells outlive their stream (Kubernetes, dtach) re-attaches the
+   * same number to the same shell, from any server. Handles are plain data (session-records.ts keeps them).
+   */
+  openShell(box: BoxHandle, size: { cols: number; rows: number }, terminal?: number): BoxShell;
   /** Why boxes of this profile cannot be made now (engine without remapping, firewall missing), or undefined. */
   available(profile: SandboxProfile): string | undefined;
   /**
    * Removes every box, network and volume this server's instance made, but those of the replicas
    * in `spare` (live servers sharing the instance; every box carries its maker's config.replica):
    * at start what a crashed run left, now and then what a crashed replica left, at stop what remains.
+   * The sessions in `spareSessions` stay whoever made them: a live replica adopted them (session-records.ts).
    */
-  removeLeftovers(spare?: ReadonlySet<string>): Promise<void>;
+  removeLeftovers(spare?: ReadonlySet<string>, spareSessions?: ReadonlySet<string>): Promise<void>;
   /** Re-checks what isolates boxes from the host and each other (the sweeper calls it); restores it if it can. */
   checkIsolation(): Promise<void>;
   /** The engine caps each box's disk itself; else the sweeper polls writableBytes against diskQuotaBytes. */

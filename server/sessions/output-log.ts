@@ -10,10 +10,22 @@ export class OutputLog {
     this.buf = Buffer.alloc(capacity);
   }
 
+  /** Where this log's first byte is: 0, or where a page's screen stopped for a stream continued from it. */
+  private first = 0;
+
   /** Offset just past the newest byte: the offset the next byte will get. */
   get endOffset(): number { return this.end; }
   /** Oldest offset still held. */
-  get startOffset(): number { return Math.max(0, this.end - this.capacity); }
+  get startOffset(): number { return Math.max(this.first, this.end - this.capacity); }
+
+  /**
+   * An empty log whose first byte will be at `offset`: a shell adopted by another server continues
+   * the page's offsets, so the page resumes (keeping its screen) instead of being sent an empty one.
+   */
+  continueFrom(offset: number): void {
+    if (this.end !== this.first) throw new Error('continueFrom: the log already holds output');
+    this.first = this.end = offset;
+  }
 
   append(chunk: Uint8Array): void {
     let data = chunk;

@@ -32,6 +32,11 @@ export class ScreenMirror implements MirrorPeer {
   get pending(): number { return this.queued - this.parsed; }
   get parsedOffset(): number { return this.parsed; }
 
+  /** The stream's offsets start at `offset` (an adopted shell, output-log.ts continueFrom): the screen before it is not known here. */
+  continueFrom(offset: number): void {
+    this.base = this.parsed = this.queued = offset;
+  }
+
   write(chunk: Uint8Array): void {
     if (this.disposed) return;
     this.queued += chunk.byteLength;

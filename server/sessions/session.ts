@@ -10,11 +10,20 @@ import { labContent } from '../labs/catalog.js';
 import type { SeatNotice } from '../../protocol/workshops.js';
 import type { Lab } from '../labs/lab-loader.js';
 import type { LabRunner } from '../labs/lab-runner.js';
-import type { BoxHandle, SandboxDriver } from '../sandbox/sandbox-driver.js';
+import { SHELL_TAKEN, type BoxHandle, type SandboxDriver } from '../sandbox/sandbox-driver.js';
+import type { Release } from './session-records.js';
 import { TerminalStream } from './terminal-stream.js';
 
+/**
+ * The highest offset an adopted terminal continues from (256 TiB of output): a page claiming more
+ * is sent a snapshot instead, so its stream's offsets stay exact integers.
+ */
+const MAX_START_OFFSET = 2 ** 48;
+
 export class Session {
-  readonly createdAt = Date.now();
+  /** When the session started (on whichever replica made it). */
+  get createdAt(): number { return this.createdAtMs; }
+  private createdAtMs = Date.now();
   /** The maximum lifetime's end: moved on by each extension (extend()). */
   get expiresAt(): number { return this.expiresAtMs; }
   private expiresAtMs: number;
@@ -41,6 +50,13 @@ export class Session {
   private readonly controlListeners = new Set<(who: 'learner' | 'instructor') => void>();
   private viewerCount = 0;
   private readonly viewerListeners = new Set<(count: number) => void>();
+  /**
+   * Taken over from another replica (session-records.ts): each terminal's first stream here
+   * continues the page's offsets, so the page keeps its screen.
+   */
+  private adopted = false;
+  /** Asked before the boxes go: whether they are this server's to destroy (another replica may carry the session on). */
+  private releaseBoxes: () => Promise<Release> = async () => 'destroy';
 
   constructor(
     readonly id: string,
@@ -103,16 +119,21 @@ export class Session {
 
   hasTerminal(id: string): boolean { return this.lab.terminals.some((t) => t.id === id); }
 
-  /** The terminal with this id, its shell started on first use at the first client's size. */
-  terminal(id: string, size: { cols: number; rows: number }): TerminalStream {
+  /**
+   * The terminal with this id, its shell started (or, on a backend that keeps shells, attached) on
+   * first use at the first client's size. `resumeFrom`: where that client's screen stops.
+   */
+  terminal(id: string, size: { cols: number; rows: number }, resumeFrom?: number): TerminalStream {
     let stream = this.terminals.get(id);
     if (!stream) {
-      const spec = this.lab.terminals.find((t) => t.id === id);
-      if (!spec) throw new Error(`no terminal ${id}`);
-      const box = this.boxes.get(spec.host)!;
-      stream = new TerminalStream({ shell: (at) => this.driver.openShell(box, at), ...size, respawn: true,
-        inputHighWater: this.inputHighWater, resizeEveryMs: this.resizeEveryMs });
-      stream.onExit(() => void this.end('box-failed'));
+      const index = this.lab.terminals.findIndex((t) => t.id === id);
+      if (index < 0) throw new Error(`no terminal ${id}`);
+      const box = this.boxes.get(this.lab.terminals[index]!.host)!;
+      stream = new TerminalStream({ shell: (at) => this.driver.openShell(box, at, index), ...size, respawn: true,
+        inputHighWater: this.inputHighWater, resizeEveryMs: this.resizeEveryMs,
+        startOffset: this.adopted && resumeFrom !== undefined && resumeFrom <= MAX_START_OFFSET ? resumeFrom : undefined });
+      // A shell another replica attached to is that replica's now (it adopted the session).
+      stream.onExit((code) => void this.end(code === SHELL_TAKEN ? 'replaced' : 'box-failed'));
       // Each finished command is a moment to check the current step.
       stream.onCommandDone(() => void this.runner.check('command'));
       stream.onInput((data) => { if (data.includes('\r')) this.runner.noteEnter(); });
@@ -245,6 +266,18 @@ export class Session {
     return true;
   }
 
+  /** This session was taken over from another replica: its start and lifetime are the record's. */
+  adoptedFrom(createdAt: number, expiresAt: number, extensionsLeft: number, extendMs: number): void {
+    this.adopted = true;
+    this.createdAtMs = createdAt;
+    this.expiresAtMs = expiresAt;
+    this.extensionsLeft = extensionsLeft;
+    this.extendMs = extendMs;
+  }
+
+  /** How end() learns whether the boxes are this server's to destroy (SessionManager: the session's record). */
+  onRelease(release: () => Promise<Release>): void { this.releaseBoxes = release; }
+
   onLifetime(listener: (lifetime: ExtendResponse) => void): () => void {
     this.lifetimeListeners.add(listener);
     return () => this.lifetimeListeners.delete(listener);
@@ -263,9 +296,29 @@ export class Session {
     };
   }
 
-  /** Tells attached clients why, closes the shells and destroys the boxes. Safe to call twice. */
+  /**
+   * Tells attached clients why, closes the shells and destroys the boxes, unless another replica
+   * carries the session on. Safe to call twice.
+   */
   async end(reason: ExitReason): Promise<void> {
-    if (this.ended) return;
+    if (!(await this.leave(reason))) return;
+    // A database out of reach must not leave boxes running: another replica cannot have taken them without it either.
+    if (await this.releaseBoxes().catch(() => 'destroy' as const) === 'taken') return;
+    await Promise.all([...this.boxes.values()].map((box) => this.driver.destroy(box)));
+  }
+
+  /**
+   * This server lets the session go but its boxes stay, for another replica to adopt (a clean stop
+   * with others running): attached clients were told to reconnect, so no end is announced.
+   */
+  async handOver(): Promise<void> {
+    this.endListeners.clear();
+    await this.leave('server-stopping');
+  }
+
+  /** Closes this server's part: recordings, the runner, the streams (a kept shell stays in its box). False if done already. */
+  private async leave(reason: ExitReason): Promise<boolean> {
+    if (this.ended) return false;
     this.ended = reason;
     for (const listener of this.endListeners) listener(reason);
     this.endListeners.clear();
@@ -273,6 +326,6 @@ export class Session {
     this.runner.dispose();
     for (const stream of this.terminals.values()) stream.dispose();
     this.terminals.clear();
-    await Promise.all([...this.boxes.values()].map((box) => this.driver.destroy(box)));
+    return true;
   }
 }

@@ -5,7 +5,7 @@ import { ACK_EVERY_BYTES, BINARY_HEADER_BYTES, FLOW_HIGH_WATER, FLOW_LOW_WATER }
 import { InterruptFlush } from './interrupt-flush.js';
 import { OutputLog } from './output-log.js';
 import { INPUT_BYTES_PER_SECOND, INPUT_HIGH_WATER } from '../sandbox/pty-input.js';
-import type { BoxShell } from '../sandbox/sandbox-driver.js';
+import { SHELL_TAKEN, type BoxShell } from '../sandbox/sandbox-driver.js';
 import { ScreenMirror } from './screen-mirror.js';
 import { TokenBucket } from './token-bucket.js';
 import { forgetTyping, noteTyping, othersTyping } from './typing.js';
@@ -36,6 +36,11 @@ export interface TerminalStreamOptions {
   resizeEveryMs?: number;
   /** Start a new shell when the old one exits (the learner typed `exit`), unless it keeps dying at once. */
   respawn?: boolean;
+  /**
+   * The first output's offset: where the page's screen stopped, for a shell this server adopted
+   * from another (session-records.ts). The page resumes from it and keeps what it shows.
+   */
+  startOffset?: number;
 }
 
 /** Output per second a terminal gets while other terminals are being typed into (see throttle()). */
@@ -115,6 +120,11 @@ export class TerminalStream {
     this.log = new OutputLog(opts.logBytes ?? LOG_BYTES);
     this.inputBudget = new TokenBucket(opts.inputBytesPerSecond ?? INPUT_BYTES_PER_SECOND, opts.inputHighWater ?? INPUT_HIGH_WATER);
     this.mirror = new ScreenMirror(opts.cols, opts.rows, opts.scrollback ?? 5000, () => { if (!this.disposed) this.updateFlow(); });
+    if (opts.startOffset) {
+      this.log.continueFrom(opts.startOffset);
+      this.mirror.continueFrom(opts.startOffset);
+      this.sent = this.acked = opts.startOffset;
+    }
     this.proc = this.spawn();
     // The mirror may lag behind the page by up to half the log (its snapshot must stay in the
     // log): its thread runs at a low priority, so on a busy machine a flood's parsing waits
@@ -134,7 +144,7 @@ export class TerminalStream {
   private onProcExit(exitCode: number): void {
     if (this.disposed) return;
     this.quickExits = Date.now() - this.spawnedAt < 2000 ? this.quickExits + 1 : 0;
-    if (this.opts.respawn && this.quickExits < 3) {
+    if (this.opts.respawn && this.quickExits < 3 && exitCode !== SHELL_TAKEN) {
       this.onData(Buffer.from(`\r\n\x1b[2m[shell exited with status ${exitCode}; starting a new one]\x1b[0m\r\n`));
       this.paused = false;
       this.proc = this.spawn();

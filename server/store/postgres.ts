@@ -2,7 +2,8 @@
 // placeholders become `$1...`; 64-bit integers (epoch milliseconds, counts) come back as numbers;
 // a transaction's lock is a transaction-scoped advisory lock on the key's hash.
 import pg from 'pg';
-import type { Database, Param, Queryable, Transaction } from './database.js';
+import { checkNotify, type Database, type NotifyListener, type Param, type Queryable, type Transaction } from './database.js';
+import { PgListener } from './pg-listener.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -39,9 +40,12 @@ export class PostgresDatabase implements Database {
   readonly dialect = 'postgres';
   readonly pool: pg.Pool;
   private readonly direct: Queryable;
+  /** LISTEN's own connection, made on the first listen(). */
+  private readonly listener: PgListener;
 
-  constructor(url: string, options: { max?: number } = {}) {
+  constructor(url: string, options: { max?: number; onListenError?: (err: Error) => void } = {}) {
     this.pool = new pg.Pool({ connectionString: url, types, max: options.max ?? 10 });
+    this.listener = new PgListener(url, options.onListenError);
     // An idle client losing its server (a restart) must not crash the process; the next query reconnects.
     this.pool.on('error', () => {});
     this.direct = on(this.pool);
@@ -72,7 +76,14 @@ export class PostgresDatabase implements Database {
     }
   }
 
+  listen(channel: string, listener: NotifyListener): Promise<() => void> { return this.listener.listen(channel, listener); }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    checkNotify(channel, payload);
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
   private closing: Promise<void> | undefined;
-  /** Ends the pool; again, the same promise (a server and its stores may each close it). */
-  close(): Promise<void> { return this.closing ??= this.pool.end(); }
+  /** Ends the pool and the LISTEN connection; again, the same promise (a server and its stores may each close it). */
+  close(): Promise<void> { return this.closing ??= Promise.all([this.listener.close(), this.pool.end()]).then(() => {}); }
 }

@@ -14,6 +14,8 @@ const FORGET_MS = 24 * 3600_000;
 
 export class ReplicaLeases {
   private timer: NodeJS.Timeout | undefined;
+  /** Where the other replicas reach this one (set once it listens). */
+  private address = '';
   /** When renewing this server's own lease last failed (the database out of reach). */
   private failedAt: number | undefined;
 
@@ -32,8 +34,9 @@ export class ReplicaLeases {
 
   private async beat(): Promise<void> {
     try {
-      await this.db.run('INSERT INTO replicas (instance, id, seen) VALUES (?, ?, ?) ON CONFLICT (instance, id) DO UPDATE SET seen = excluded.seen',
-        [this.instance, this.id, Date.now()]);
+      await this.db.run('INSERT INTO replicas (instance, id, seen, address) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (instance, id) DO UPDATE SET seen = excluded.seen, address = excluded.address',
+      [this.instance, this.id, Date.now(), this.address]);
     } catch (err) {
       this.failedAt = Date.now();
       throw err;
@@ -68,6 +71,12 @@ export class ReplicaLeases {
     const live = await this.live();
     live.delete(this.id);
     return live;
+  }
+
+  /** Publishes where the other replicas reach this one (its lease carries it from now on). */
+  async publish(address: string): Promise<void> {
+    this.address = address;
+    await this.beat();
   }
 
   /** Gives the lease up (a clean stop): the others need not wait for it to lapse. */

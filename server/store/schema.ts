@@ -1,11 +1,29 @@
 // Each store's tables, per dialect. SQLite's are the tables termlab always had (files made by
 // earlier versions get the columns added since); PostgreSQL's are the same tables in their
 // current shape, with 64-bit integers for epoch milliseconds and a `rowid` column where SQLite's
-// implicit one orders rows.
+// implicit one orders rows. Recordings' bytes are files beside SQLite's database (one server) and
+// rows of `recording_chunks` in PostgreSQL's (every replica reads them: server/recordings/).
 import type { Database } from './database.js';
 import { SqliteDatabase } from './sqlite.js';
 
-export type StorePart = 'progress' | 'history' | 'workshops' | 'recordings' | 'replicas';
+export type StorePart = 'progress' | 'history' | 'workshops' | 'recordings' | 'replicas' | 'sessions';
+
+/**
+ * Sessions and pre-started boxes (server/sessions/session-records.ts, warm-pool.ts), the same on
+ * both databases but for the type of epoch milliseconds. Written once: these tables are new in both.
+ */
+function sessionsTables(millis: 'INTEGER' | 'BIGINT'): string {
+  return `
+    CREATE TABLE IF NOT EXISTS sessions (
+      id TEXT PRIMARY KEY, instance TEXT NOT NULL, place TEXT NOT NULL, token_hash TEXT UNIQUE NOT NULL, lab TEXT NOT NULL,
+      replica TEXT NOT NULL, boxes TEXT NOT NULL, created ${millis} NOT NULL, expires ${millis} NOT NULL, extensions_left INTEGER NOT NULL,
+      extend_ms ${millis} NOT NULL, workshop TEXT);
+    CREATE INDEX IF NOT EXISTS sessions_replica ON sessions (instance, replica);
+    CREATE TABLE IF NOT EXISTS pool_boxes (
+      session TEXT PRIMARY KEY, instance TEXT NOT NULL, place TEXT NOT NULL, profile TEXT NOT NULL, replica TEXT NOT NULL,
+      box TEXT NOT NULL, created ${millis} NOT NULL);
+    CREATE INDEX IF NOT EXISTS pool_boxes_profile ON pool_boxes (instance, place, profile, created);`;
+}
 
 const sqlite: Record<StorePart, string> = {
   progress: `
@@ -23,7 +41,8 @@ const sqlite: Record<StorePart, string> = {
       state TEXT NOT NULL, passed TEXT NOT NULL, session TEXT NOT NULL,
       started INTEGER NOT NULL, updated INTEGER NOT NULL, finished INTEGER, completion TEXT);
     CREATE INDEX IF NOT EXISTS attempts_learner ON attempts (learner, lab, started);
-    CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);`,
+    CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);
+    CREATE INDEX IF NOT EXISTS attempts_session ON attempts (session);`,
   workshops: `
     CREATE TABLE IF NOT EXISTS workshops (
       id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, title TEXT NOT NULL, labs TEXT NOT NULL, seats INTEGER NOT NULL,
@@ -44,7 +63,10 @@ const sqlite: Record<StorePart, string> = {
     CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);`,
   replicas: `
     CREATE TABLE IF NOT EXISTS replicas (
-      instance TEXT NOT NULL, id TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (instance, id));`,
+      instance TEXT NOT NULL, id TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (instance, id));
+    CREATE TABLE IF NOT EXISTS instance_keys (
+      instance TEXT NOT NULL, purpose TEXT NOT NULL, secret TEXT NOT NULL, PRIMARY KEY (instance, purpose));`,
+  sessions: sessionsTables('INTEGER'),
 };
 
 /** Columns added after the first version of SQLite's tables. */
@@ -53,7 +75,8 @@ const sqliteAdded: Record<StorePart, Array<[table: string, column: string, decla
   history: [],
   workshops: [['workshops', 'instance', "TEXT NOT NULL DEFAULT ''"], ['workshop_seats', 'past', "TEXT NOT NULL DEFAULT '{}'"]],
   recordings: [['recordings', 'stopped', 'TEXT'], ['recordings', 'cap', 'INTEGER NOT NULL DEFAULT 0']],
-  replicas: [],
+  replicas: [['replicas', 'address', "TEXT NOT NULL DEFAULT ''"]],
+  sessions: [],
 };
 
 const postgres: Record<StorePart, string> = {
@@ -74,7 +97,8 @@ const postgres: Record<StorePart, string> = {
       state TEXT NOT NULL, passed TEXT NOT NULL, session TEXT NOT NULL,
       started BIGINT NOT NULL, updated BIGINT NOT NULL, finished BIGINT, completion TEXT);
     CREATE INDEX IF NOT EXISTS attempts_learner ON attempts (learner, lab, started);
-    CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);`,
+    CREATE INDEX IF NOT EXISTS attempts_updated ON attempts (updated);
+    CREATE INDEX IF NOT EXISTS attempts_session ON attempts (session);`,
   workshops: `
     CREATE TABLE IF NOT EXISTS workshops (
       id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, title TEXT NOT NULL, labs TEXT NOT NULL, seats INTEGER NOT NULL,
@@ -95,10 +119,17 @@ const postgres: Record<StorePart, string> = {
       terminal TEXT NOT NULL, title TEXT NOT NULL, created BIGINT NOT NULL, duration DOUBLE PRECISION NOT NULL DEFAULT 0,
       bytes BIGINT NOT NULL DEFAULT 0, input INTEGER NOT NULL, state TEXT NOT NULL, stopped TEXT,
       cap BIGINT NOT NULL DEFAULT 0);
-    CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);`,
+    CREATE INDEX IF NOT EXISTS recordings_owner ON recordings (owner, lab);
+    CREATE TABLE IF NOT EXISTS recording_chunks (
+      recording TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+      start BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (recording, seq));`,
   replicas: `
     CREATE TABLE IF NOT EXISTS replicas (
-      instance TEXT NOT NULL, id TEXT NOT NULL, seen BIGINT NOT NULL, PRIMARY KEY (instance, id));`,
+      instance TEXT NOT NULL, id TEXT NOT NULL, seen BIGINT NOT NULL, PRIMARY KEY (instance, id));
+    ALTER TABLE replicas ADD COLUMN IF NOT EXISTS address TEXT NOT NULL DEFAULT '';
+    CREATE TABLE IF NOT EXISTS instance_keys (
+      instance TEXT NOT NULL, purpose TEXT NOT NULL, secret TEXT NOT NULL, PRIMARY KEY (instance, purpose));`,
+  sessions: sessionsTables('BIGINT'),
 };
 
 /** Makes `part`'s tables in `db` (idempotent; several servers may do it at once). */

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, Param, Queryable, Transaction } from './database.js';
+import { checkNotify, type Database, type NotifyListener, type Param, type Queryable, type Transaction } from './database.js';
 
 /** The calls of this process's connections to one file: none runs while a transaction is open. */
 class Gate {
@@ -14,6 +14,8 @@ class Gate {
   idle: Promise<unknown> = Promise.resolve();
   open = false;
   users = 0;
+  /** listen()/notify() between this process's connections to the file: on SQLite the server is alone. */
+  readonly channels = new Map<string, Set<NotifyListener>>();
 }
 
 const gates = new Map<string, Gate>();
@@ -79,6 +81,31 @@ export class SqliteDatabase implements Database {
     });
     gate.idle = result.catch(() => undefined);
     return result;
+  }
+
+  async listen(channel: string, listener: NotifyListener): Promise<() => void> {
+    checkNotify(channel);
+    let set = this.gate.channels.get(channel);
+    if (!set) this.gate.channels.set(channel, set = new Set());
+    set.add(listener);
+    const channels = this.gate.channels;
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && channels.get(channel) === set) channels.delete(channel);
+    };
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    checkNotify(channel, payload);
+    const listeners = [...this.gate.channels.get(channel) ?? []];
+    // Later, as PostgreSQL delivers: a listener never runs inside the notifier's call.
+    setImmediate(() => {
+      for (const l of listeners) {
+        try {
+          l.onNotify(payload);
+        } catch { /* one listener's failure is its own */ }
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -50,6 +50,9 @@ export function serveEvents(req: Request, res: Response, opts: {
     res.write('retry: 1000\n\n');
     if (start.missed) for (const e of start.missed) write(e.seq, e.event);
     else write(start.lastSeq, state!);
+  }, {
+    // Events this replica never read were pruned: the browser reconnects and starts from a fresh state.
+    onLost: () => res.destroy(),
   }).then((off) => {
     stop = off;
     if (closed) off();

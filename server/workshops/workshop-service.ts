@@ -1,6 +1,12 @@
 // Workshops from creation to report: admitting a workshop the server can hold, warming its boxes,
 // seating learners, the instructor's actions, and the end at endsAt (after a warning on every page).
 // HTTP is in server/http/workshop-routes.ts; a running workshop's seats and rows are in room.ts.
+//
+// Replicas sharing the database each hold every live room. The workshop's row is the authority
+// for its times, pace and phase: a replica changing it signals the others (room-signals.ts), which
+// read it again and apply what changed to the seats whose sessions they hold (notices, checks of a
+// step just opened, the end). Each replica's clock ends its own seats at endsAt; one of them (the
+// first to store the change) announces each phase to the dashboards.
 import type { JoinResponse, ReportRow, SeatNotice, WorkshopJoinInfo, WorkshopRole, WorkshopState } from '../../protocol/workshops.js';
 import type { Config } from '../config.js';
 import type { Lab } from '../labs/lab-loader.js';
@@ -10,6 +16,7 @@ import type { SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
 import { seatsThatFit, type Fit } from './capacity.js';
 import { EventLog } from './event-log.js';
+import { RoomSignals, type RoomSignal } from './room-signals.js';
 import { reportRows } from './report.js';
 import { Room, phaseOf } from './room.js';
 import { freshSteps } from './seat-steps.js';
@@ -36,6 +43,15 @@ export class WorkshopService {
   private timer: NodeJS.Timeout | undefined;
   private purgedAt = 0;
   readonly events: EventLog;
+  private readonly signals: RoomSignals;
+  /** Rooms being loaded after a signal or a join (a workshop made on another replica), once each. */
+  private readonly loading = new Map<string, Promise<Room | undefined>>();
+  private stopped = false;
+  /** Live replicas when last counted, and when. */
+  private replicaCount = 1;
+  private countedAt = 0;
+  /** How often the live replicas are counted again (ms). */
+  private static readonly COUNT_EVERY_MS = 5_000;
 
   constructor(
     private readonly config: Config,
@@ -44,31 +60,145 @@ export class WorkshopService {
     private readonly recordings: RecordingService,
     private readonly labs: () => Map<string, Lab>,
     private readonly log: Logger,
+    /** The instance's live replicas (ReplicaLeases.live()): each warms its share of a room's boxes. */
+    private readonly replicas: () => Promise<Set<string>> = async () => new Set(['this']),
   ) {
-    this.events = new EventLog(store, config.workshops.eventsKept);
+    this.signals = new RoomSignals(store.db, config.instance, log);
+    this.events = new EventLog(store, config.workshops.eventsKept, this.signals);
   }
 
   private get settings(): Config['workshops'] { return this.config.workshops; }
 
   async start(): Promise<void> {
+    // Listening first: a workshop made on another replica while the rooms load is heard.
+    await this.signals.start({ onSignal: (signal) => this.heard(signal), onResync: () => this.resync() });
+    this.sessions.onAdopt((session) => this.adopted(session));
+    this.replicaCount = Math.max(1, (await this.replicas().catch(() => new Set<string>())).size);
+    this.countedAt = Date.now();
     // Workshops that outlived a restart: their boxes are gone (leftovers are removed at start), their
-    // seats and history are not; learners who come back get new boxes on the same seats.
-    for (const w of await this.store.unfinished()) this.rooms.set(w.id, await this.newRoom(w));
+    // seats and history are not; learners who come back get new boxes on the same seats. With other
+    // replicas running, these are also the rooms they hold.
+    for (const w of await this.store.unfinished()) {
+      await this.adoptRoom(w);
+      // The replicas holding its seats' sessions send their rows again: this one shows them as they are.
+      this.signals.send({ kind: 'rows', workshop: w.id });
+    }
     this.purge(Date.now());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    for (const room of this.rooms.values()) room.detachAll();
+    for (const room of this.rooms.values()) room.close();
     await Promise.all(this.ending.values());
+    await this.signals.stop();
   }
 
   private creating: Promise<unknown> = Promise.resolve();
 
   private newRoom(w: WorkshopRecord): Promise<Room> {
-    return Room.load(w, { store: this.store, sessions: this.sessions, labs: this.labs, settings: this.settings, events: this.events, log: this.log });
+    return Room.load(w, { store: this.store, sessions: this.sessions, labs: this.labs, settings: this.settings, events: this.events, log: this.log,
+      signals: this.signals });
+  }
+
+  /** The live room of a workshop not ended, loaded and following the other replicas once. */
+  private adoptRoom(w: WorkshopRecord): Promise<Room | undefined> {
+    const live = this.rooms.get(w.id);
+    if (live) return Promise.resolve(live);
+    const pending = this.loading.get(w.id);
+    if (pending) return pending;
+    const loading = (async () => {
+      if (w.phase === 'ended' || this.stopped) return undefined;
+      const room = await this.newRoom(w);
+      await room.follow();
+      if (this.stopped) {
+        room.close();
+        return undefined;
+      }
+      this.rooms.set(w.id, room);
+      return room;
+    })().finally(() => this.loading.delete(w.id));
+    this.loading.set(w.id, loading);
+    return loading;
+  }
+
+  // ---- what other replicas did ----
+
+  /**
+   * A seat's session taken over from a replica that stopped or died: this replica holds it now, so
+   * it follows its progress, speaks for its row, and paces it as the room does.
+   */
+  private adopted(session: Session): void {
+    const room = session.workshop ? this.rooms.get(session.workshop) : undefined;
+    const seat = room?.seatOfSession(session.id);
+    if (!room || !seat) return;
+    session.runner.setGate(room.gate);
+    room.attach(seat, session);
+    session.notify(room.workshopNotice(Date.now()));
+  }
+
+  private heard(signal: RoomSignal): void {
+    if (signal.kind === 'events') return this.events.heard(signal.workshop, signal.seq);
+    if (signal.kind === 'seat') return void this.rooms.get(signal.workshop)?.reloadSeats();
+    if (signal.kind === 'rows') return void this.rooms.get(signal.workshop)?.republish();
+    if (signal.kind === 'control') return this.heardControl(signal.workshop, signal.seat, signal.on);
+    void this.reread(signal.workshop).catch((err: Error) => this.log.warn({ err, workshop: signal.workshop }, 'reading a workshop changed elsewhere failed'));
+  }
+
+  /** An instructor on another replica asked for (or handed back) control of a seat this replica serves. */
+  private heardControl(workshop: string, seatId: string, on: boolean): void {
+    const room = this.rooms.get(workshop);
+    const seat = room?.seats.get(seatId);
+    const session = room && seat ? room.sessionOf(seat) : undefined;
+    if (!session) return;
+    if (on) session.requestControl();
+    else session.setControl('learner');
+  }
+
+  /** Signals may have been lost: every room reads its workshop, seats and events again; workshops made meanwhile are loaded. */
+  private resync(): void {
+    this.log.warn('the connection hearing the other replicas was made again: every room reads what it may have missed');
+    this.events.resync();
+    void (async () => {
+      for (const room of this.rooms.values()) {
+        room.reloadSeats();
+        await this.reread(room.id);
+      }
+      for (const w of await this.store.unfinished()) await this.adoptRoom(w);
+    })().catch((err: Error) => this.log.warn({ err }, 'reading the workshops again after a lost connection failed'));
+  }
+
+  /**
+   * The workshop's row changed on another replica (or this one: then nothing differs): its room
+   * takes the row, and this replica's seats hear what changed. A workshop new here gets its room.
+   */
+  private async reread(id: string): Promise<void> {
+    const w = await this.store.workshop(id);
+    if (!w) return;
+    const room = this.rooms.get(id);
+    if (!room) {
+      await this.adoptRoom(w);
+      return;
+    }
+    if (this.ending.has(id)) return;
+    const was = room.w;
+    const moved = w.endsAt !== was.endsAt;
+    const opened = (w.unlockedStep ?? 0) > (was.unlockedStep ?? 0);
+    const changed = moved || w.unlockedStep !== was.unlockedStep || w.phase !== was.phase;
+    Object.assign(room.w, { endsAt: w.endsAt, unlockedStep: w.unlockedStep, phase: w.phase === 'ended' ? was.phase : w.phase });
+    if (moved) room.warned = false;
+    if (w.phase === 'ended') return this.finish(room, false);
+    if (changed) room.notifyAll(room.workshopNotice(Date.now()));
+    // Work done ahead while a step was locked counts as soon as it opens.
+    if (opened) for (const session of room.liveSessions()) void session.runner.check('command');
+    this.tick();
+  }
+
+  /** Stores a change of the workshop's row, then tells the other replicas to read it. */
+  private change(id: string, change: Parameters<WorkshopStore['update']>[1]): void {
+    void this.persist(id, change).then(() => this.signals.send({ kind: 'workshop', workshop: id }));
   }
 
   /** The live room, or a read-only one for an ended workshop (its report). */
@@ -127,8 +257,9 @@ export class WorkshopService {
       phase: Date.now() >= req.startsAt ? 'open' : 'scheduled', createdAt: Date.now(),
     };
     await this.store.createWorkshop(record);
-    const room = await this.newRoom(record);
-    this.rooms.set(record.id, room);
+    const room = (await this.adoptRoom(record))!;
+    // The other replicas hold the room too: learners joining through them are seated in it.
+    this.signals.send({ kind: 'workshop', workshop: record.id });
     this.log.info({ workshop: record.id, seats: record.seats, labs: record.labs, startsAt: record.startsAt, endsAt: record.endsAt }, 'workshop created');
     this.tick();
     return { record, instructorKey, assistantKey };
@@ -175,10 +306,13 @@ export class WorkshopService {
     if (phase === 'scheduled') {
       throw new WorkshopError(409, 'not-open', `this workshop opens at ${new Date(w.startsAt).toISOString()}: come back then`, { startsAt: w.startsAt });
     }
-    const room = this.rooms.get(w.id)!;
+    // Made on another replica a moment ago: its signal may not have arrived yet.
+    const room = this.rooms.get(w.id) ?? await this.adoptRoom(w);
+    if (!room) throw new WorkshopError(410, 'ended', 'this workshop has ended');
     let seat = await this.store.seatOf(w.id, learner);
     if (seat) {
-      seat = room.seats.get(seat.seat) ?? seat;
+      if (!room.seats.has(seat.seat)) room.seats.set(seat.seat, seat);
+      seat = room.seats.get(seat.seat)!;
       if (name && name !== seat.name) {
         seat.name = name;
         room.save(seat);
@@ -214,6 +348,8 @@ export class WorkshopService {
         throw new WorkshopError(410, 'ended', 'this workshop has ended');
       }
       room.attach(seat, session);
+      // Signalled: a replica holding the seat's previous session (the learner came through another) ends it.
+      room.setSession(seat, session.id);
       room.save(seat);
       session.notify(room.workshopNotice(Date.now()));
       this.warm(room);
@@ -266,9 +402,9 @@ export class WorkshopService {
   hand(session: Session, raised: boolean): void {
     const found = this.seatOf(session);
     if (!found) throw new WorkshopError(404, 'no-seat', 'this session is not a workshop seat');
-    found.seat.hand = raised;
-    found.room.save(found.seat);
-    session.notify({ kind: 'hand', raised });
+    if (found.seat.hand === raised) return void session.notify({ kind: 'hand', raised });
+    if (!found.room.handAllowed(found.seat)) throw new WorkshopError(429, 'rate-limited', 'your hand went up and down too often: wait a few seconds');
+    found.room.setHand(found.seat, raised);
   }
 
   hint(session: Session, step: number, hint: number | undefined): void {
@@ -297,23 +433,18 @@ export class WorkshopService {
     return seat;
   }
 
-  private liveSeatSession(room: Room, seatId: string): Session {
-    const session = room.sessionOf(this.seatIn(room, seatId));
-    if (!session) throw new WorkshopError(409, 'seat-offline', `seat ${seatId} has no running box now (the learner gets one when they open the workshop again)`);
-    return session;
-  }
-
   broadcast(id: string, message: string): void {
     const room = this.liveRoom(id);
     const at = Date.now();
     room.notifyAll({ kind: 'broadcast', message, at });
+    // Other replicas' rooms hear the event and tell their seats (room.ts).
     room.publish({ type: 'broadcast', message, at });
   }
 
   extend(id: string, minutes: number): number {
     const room = this.liveRoom(id);
     room.w.endsAt += minutes * 60_000;
-    void this.persist(id, { endsAt: room.w.endsAt });
+    this.change(id, { endsAt: room.w.endsAt });
     room.warned = false;
     this.announce(room);
     return room.w.endsAt;
@@ -322,7 +453,7 @@ export class WorkshopService {
   pace(id: string, unlockedStep: number): void {
     const room = this.liveRoom(id);
     room.w.unlockedStep = unlockedStep;
-    void this.persist(id, { unlockedStep });
+    this.change(id, { unlockedStep });
     this.announce(room);
     // Work done ahead while a step was locked counts as soon as it opens.
     for (const session of room.liveSessions()) void session.runner.check('command');
@@ -336,10 +467,17 @@ export class WorkshopService {
   }
 
   /** A new box for the seat (from the reserve when there is one); the seat's history stays. */
-  async reset(id: string, seatId: string): Promise<Session> {
+  async reset(id: string, seatId: string): Promise<Session | undefined> {
     const room = this.liveRoom(id);
     const seat = this.seatIn(room, seatId);
     const old = room.sessionOf(seat);
+    if (!old && seat.session) {
+      // Its session is on another replica: the seat lets it go, that replica ends it when signalled,
+      // and the learner's page, seeing it end, joins again through its own replica onto a new box.
+      room.setSession(seat, undefined, seat.session);
+      this.log.info({ workshop: id, seat: seatId }, 'seat reset (its session was on another replica)');
+      return undefined;
+    }
     const fresh = await this.seatSession(room, seat, true);
     // The learner's page sees its old session end and joins again, landing in the new box.
     if (old) await this.sessions.end(old, 'ended');
@@ -348,23 +486,41 @@ export class WorkshopService {
   }
 
   control(id: string, seatId: string, on: boolean): void {
-    const session = this.liveSeatSession(this.liveRoom(id), seatId);
+    const room = this.liveRoom(id);
+    const session = this.seatSessionHere(room, seatId);
+    // Served by another replica: it hears the request and asks its learner (or hands control back).
+    if (!session) return this.signals.send({ kind: 'control', workshop: id, seat: seatId, on });
     if (on) session.requestControl();
     else session.setControl('learner');
   }
 
+  /**
+   * A single-use ticket for a view of the seat's terminal. For a session another replica serves,
+   * the ticket is signed with the replicas' shared key: the view socket lands here (or anywhere),
+   * is relayed to that replica (server/http/view-relay.ts), and that replica redeems it.
+   */
   viewTicket(id: string, seatId: string, role: 'instructor' | 'assistant'): { ticket: string; terminals: string[] } {
-    const session = this.liveSeatSession(this.liveRoom(id), seatId);
-    const ticket = this.sessions.viewTickets.issue({ session: session.id, workshop: id, role });
-    return { ticket, terminals: session.lab.terminals.map((t) => t.id) };
+    const room = this.liveRoom(id);
+    const session = this.seatSessionHere(room, seatId);
+    const seat = this.seatIn(room, seatId);
+    const sessionId = session?.id ?? seat.session!;
+    const terminals = (session?.lab ?? this.labs().get(seat.lab))?.terminals.map((t) => t.id) ?? [];
+    return { ticket: this.sessions.viewTickets.issue({ session: sessionId, workshop: id, role }), terminals };
+  }
+
+  /** The seat's session when this replica serves it; undefined when another replica does; an error when nobody does. */
+  private seatSessionHere(room: Room, seatId: string): Session | undefined {
+    const seat = this.seatIn(room, seatId);
+    const session = room.sessionOf(seat);
+    if (session) return session;
+    if (seat.session && this.store.db.dialect === 'postgres') return undefined;
+    throw new WorkshopError(409, 'seat-offline', `seat ${seatId} has no running box now (the learner gets one when they open the workshop again)`);
   }
 
   lowerHand(id: string, seatId: string): void {
     const room = this.liveRoom(id);
-    const seat = this.seatIn(room, seatId);
-    seat.hand = false;
-    room.save(seat);
-    room.sessionOf(seat)?.notify({ kind: 'hand', raised: false });
+    // Signalled when the seat's session is on another replica: that one tells the learner's page.
+    room.setHand(this.seatIn(room, seatId), false);
   }
 
   /** Ends the workshop after the warning (now + the warning time, unless it ends sooner anyway). */
@@ -373,7 +529,7 @@ export class WorkshopService {
     const at = Math.min(room.w.endsAt, Date.now() + this.settings.endWarningMs);
     if (at !== room.w.endsAt) {
       room.w.endsAt = at;
-      void this.persist(id, { endsAt: at });
+      this.change(id, { endsAt: at });
       room.warned = false;
       this.announce(room);
     }
@@ -404,14 +560,20 @@ export class WorkshopService {
   private tick(): void {
     const now = Date.now();
     if (now - this.purgedAt >= PURGE_EVERY_MS) this.purge(now);
+    if (now - this.countedAt >= WorkshopService.COUNT_EVERY_MS) {
+      this.countedAt = now;
+      void this.replicas().then((live) => { this.replicaCount = Math.max(1, live.size); }, () => {});
+    }
     for (const room of this.rooms.values()) {
       if (this.ending.has(room.id)) continue;
       const stored = room.w.phase;
       const phase = phaseOf(room.w, now);
       if (phase !== stored) {
         room.w.phase = phase;
-        void this.persist(room.id, { phase });
-        this.announce(room);
+        // Every replica's seats hear it; the dashboards once, from the replica that stored it first.
+        room.notifyAll(room.workshopNotice(now));
+        void this.store.setPhase(room.id, [stored], phase).then((first) => { if (first) room.publish(room.workshopEvent(Date.now())); },
+          (err: Error) => this.log.error({ err, workshop: room.id }, 'workshop change not stored'));
       }
       if (now >= room.w.endsAt) {
         this.finish(room);
@@ -442,11 +604,14 @@ export class WorkshopService {
       (err: Error) => this.log.error({ err }, 'purging ended workshops failed'));
   }
 
-  /** Keeps the workshop's warm boxes at the seats still free plus the reserve. */
+  /**
+   * Keeps the workshop's warm boxes at the seats still free plus the reserve: this replica's share
+   * of them, as every replica holds the room and learners are spread over them.
+   */
   private warm(room: Room): void {
     const lab = this.labs().get(room.w.labs[0]!);
     if (!lab || !this.sessions.poolable(lab.id) || this.ending.has(room.id)) return;
-    const target = room.w.seats - room.seats.size + this.settings.reserve;
+    const target = Math.ceil(Math.max(0, room.w.seats - room.seats.size + this.settings.reserve) / this.replicaCount);
     this.sessions.reserve(room.id, lab.profile, target, this.settings.warmParallel);
   }
 
@@ -461,25 +626,34 @@ export class WorkshopService {
     }
   }
 
-  /** The end: sessions end (recordings close with them), boxes and warm boxes are destroyed. */
-  private finish(room: Room): void {
+  /**
+   * The end, on this replica: its seats' sessions end (recordings close with them), its boxes and
+   * warm boxes are destroyed. Every replica does it for its own, at endsAt by its clock or when
+   * told the phase is stored as ended; the first to store it (`store`) tells the others and the dashboards.
+   */
+  private finish(room: Room, store = true): void {
     if (this.ending.has(room.id)) return;
     const done = (async () => {
       room.w.phase = 'ended';
-      await this.persist(room.id, { phase: 'ended' });
+      const first = store && await this.store.setPhase(room.id, ['scheduled', 'open'], 'ended')
+        .catch((err: Error) => { this.log.error({ err, workshop: room.id }, 'workshop change not stored'); return false; });
+      if (first) this.signals.send({ kind: 'workshop', workshop: room.id });
       const sessions = room.liveSessions();
       this.noteRecordings(room);
-      room.detachAll();
+      room.close();
       await Promise.all([
         ...sessions.map((s) => this.sessions.end(s, 'ended')),
         this.sessions.releaseReserve(room.id),
       ]);
       for (const seat of room.seats.values()) {
-        seat.session = undefined;
+        const mine = sessions.find((s) => s.id === seat.session);
+        if (!mine) continue;
+        room.setSession(seat, undefined, mine.id);
         room.save(seat);
       }
+      room.flushRows();
       await room.saved();
-      room.publish(room.workshopEvent(Date.now()));
+      if (first) room.publish(room.workshopEvent(Date.now()));
       this.rooms.delete(room.id);
       this.log.info({ workshop: room.id, seats: room.seats.size }, 'workshop ended');
     })().catch((err: Error) => this.log.error({ err, workshop: room.id }, 'ending the workshop failed'));

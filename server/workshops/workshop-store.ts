@@ -68,7 +68,8 @@ function toSeat(r: SeatDbRow): SeatRecord {
 }
 
 export class WorkshopStore {
-  private constructor(private readonly db: Database, private readonly instance: string) {}
+  /** `db`: also what replicas signal each other through (room-signals.ts). */
+  private constructor(readonly db: Database, private readonly instance: string) {}
 
   static async open(db: Database, instance: string): Promise<WorkshopStore> {
     await migrate(db, 'workshops');
@@ -120,6 +121,15 @@ export class WorkshopStore {
     });
   }
 
+  /**
+   * Moves the workshop from phase `from` to `to`; false when it was not in `from` (another replica
+   * moved it first): with several replicas ticking, one of them announces each change.
+   */
+  async setPhase(id: string, from: WorkshopPhase[], to: WorkshopPhase): Promise<boolean> {
+    const marks = from.map(() => '?').join(', ');
+    return (await this.db.run(`UPDATE workshops SET phase = ? WHERE id = ? AND phase IN (${marks})`, [to, id, ...from])).changes > 0;
+  }
+
   async update(id: string, change: { endsAt?: number; phase?: WorkshopPhase; unlockedStep?: number }): Promise<void> {
     if (change.endsAt !== undefined) await this.db.run('UPDATE workshops SET ends_at = ? WHERE id = ?', [change.endsAt, id]);
     if (change.phase !== undefined) await this.db.run('UPDATE workshops SET phase = ? WHERE id = ?', [change.phase, id]);
@@ -157,6 +167,27 @@ export class WorkshopStore {
   }
 
   saveSeat(s: SeatRecord): Promise<void> { return writeSeat(this.db, s, false); }
+
+  /**
+   * The columns only the replica holding the seat's session writes (its name, lab, steps, history,
+   * recordings): not its hand or session, which an instructor on any replica may change. A write of
+   * the whole row from a stale copy would undo those.
+   */
+  async saveWork(s: SeatRecord): Promise<void> {
+    await this.db.run('UPDATE workshop_seats SET name = ?, lab = ?, steps = ?, past = ?, recordings = ? WHERE workshop = ? AND seat = ?',
+      [s.name, s.lab, JSON.stringify(s.steps), JSON.stringify(s.past), JSON.stringify(s.recordings), s.workshop, s.seat]);
+  }
+
+  async setHand(workshop: string, seat: string, hand: boolean): Promise<void> {
+    await this.db.run('UPDATE workshop_seats SET hand = ? WHERE workshop = ? AND seat = ?', [hand ? 1 : 0, workshop, seat]);
+  }
+
+  /** Sets the seat's session; with `onlyIf`, only while it is that one (a reset does not undo a newer join). */
+  async setSession(workshop: string, seat: string, session: string | undefined, onlyIf?: string): Promise<boolean> {
+    const sql = `UPDATE workshop_seats SET session = ? WHERE workshop = ? AND seat = ?${onlyIf === undefined ? '' : ' AND session = ?'}`;
+    const params = [session ?? null, workshop, seat, ...(onlyIf === undefined ? [] : [onlyIf])];
+    return (await this.db.run(sql, params)).changes > 0;
+  }
 
   /**
    * Appends an event with the next sequence number (unique and gap-free per workshop, whichever

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import type { Exec, V1Status } from '@kubernetes/client-node';
 import type WebSocket from 'ws';
-import type { BoxShell } from '../sandbox-driver.js';
+import { SHELL_TAKEN, type BoxShell } from '../sandbox-driver.js';
 import { CONTAINER } from './manifests.js';
 import { execOk, exitCodeOf, type PodRef } from './exec.js';
 
@@ -31,7 +31,7 @@ export function socketPath(slot: number): string {
 export function prepareScript(slot: number): string {
   const sock = socketPath(slot);
   const shrink = `m=$(pgrep -f '^dtach -n ${sock} ') && s=$(pgrep -P "$m" | head -1) && stty -F "$(readlink /proc/$s/fd/0)" rows 1 cols 1`;
-  return `mkdir -p ${SOCKET_DIR} && { pkill -f '^tl-attach-${slot}-' || true; } && ` +
+  return `mkdir -p ${SOCKET_DIR} && { pkill -USR1 -f '^tl-attach-${slot}-' || true; } && ` +
     `if [ -S ${sock} ]; then { ${shrink} || true; }; echo old; else dtach -n ${sock} -z bash -l && echo new; fi`;
 }
 
@@ -44,6 +44,13 @@ export function prepareScript(slot: number): string {
 export function attachArgv(slot: number, token: string, fresh: boolean): string[] {
   return ['bash', '-c', `exec -a tl-attach-${slot}-${token} dtach -a ${socketPath(slot)} -E -z -r ${fresh ? 'ctrl_l' : 'winch'}`];
 }
+
+/**
+ * How an attach client displaced by a newer one ends: prepareScript kills it with SIGUSR1, which
+ * dtach does not handle (its TERM and HUP handlers exit 1, as some of its errors do), so the exec
+ * reports 128 + 10 and nothing else does.
+ */
+const DISPLACED_EXIT = 128 + 10;
 
 /** What dtach writes first on every attach (it assumes a VT100): a cleared screen would wipe what the learner's terminal still shows. */
 const DTACH_CLEAR = Buffer.from('\x1b[H\x1b[J');
@@ -108,8 +115,10 @@ export function dtachShell(exec: Exec, ref: PodRef, slot: number, size: { cols: 
     ws = socket;
     if (killed) { socket.terminate(); return; }
     if (paused) socket.pause();
-    // Success when the shell exited (`exit`: the master ends, so does its client); -1 when the stream broke.
-    socket.once('close', () => finish(exitCodeOf(status)));
+    // Success when the shell exited (`exit`: the master ends, so does its client); -1 when the stream
+    // broke; DISPLACED_EXIT when another attach of this slot killed this client (prepareScript):
+    // another server adopted the session, and the shell is its now.
+    socket.once('close', () => finish(exitCodeOf(status) === DISPLACED_EXIT ? SHELL_TAKEN : exitCodeOf(status)));
     socket.once('error', () => { /* 'close' follows */ });
   })().catch(() => finish(-1));
 

@@ -26,7 +26,11 @@ export interface KubernetesDriver extends SandboxDriver {
   prepareInBackground(): void;
 }
 
-type KubeBox = BoxHandle & PodRef;
+/**
+ * A box's handle is plain data (the session's record keeps it, so another replica can adopt the
+ * session): `baseline` is the root filesystem's size at creation where disks are walked.
+ */
+type KubeBox = BoxHandle & PodRef & { baseline?: number };
 
 /** A pod that is not running by then will not be (an image that cannot be pulled fails earlier). */
 const POD_START_MS = 120_000;
@@ -76,9 +80,29 @@ async function rootBytes(exec: Exec, box: PodRef): Promise<number> {
   return bytes;
 }
 
+/** Until a docker box's entrypoint has started its inner engine and loaded the exercise images (a few seconds under gVisor). */
+const DOCKER_READY_MS = 90_000;
+
+/**
+ * Waits for a docker box's entrypoint (images/docker/entrypoint.sh, the pod's main process) to
+ * finish, as the Docker backend waits for its "termlab-box: ready" line: it then execs `sleep`,
+ * and the engine answers. Exec rather than the pod's log, which would need pods/log in the RBAC.
+ * A failed entrypoint exits, and with it the container: the exec then fails too.
+ */
+async function waitDockerReady(exec: Exec, box: PodRef): Promise<void> {
+  // pgrep -x matches the process name, cut to 15 characters: termlab-box-init is "termlab-box-ini".
+  const seconds = Math.ceil(DOCKER_READY_MS / 1000);
+  const script = `for i in $(seq ${seconds * 10}); do pgrep -x termlab-box-ini >/dev/null || exec docker info --format '{{.ServerVersion}}'; sleep 0.1; done; ` +
+    'echo "the docker box\'s entrypoint did not finish" >&2; exit 124';
+  const r = await execCollect(exec, box, ['sh', '-c', script], { abortAfterMs: DOCKER_READY_MS + 5000 });
+  if (r.exitCode !== 0) throw new Error(`docker box ${box.namespace}/${box.pod} not ready (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+}
+
 export interface KubernetesDriverOptions {
   /** The live replicas sharing this instance: the sweep at start leaves their sessions. */
   spareAtStart?: ReadonlySet<string>;
+  /** Sessions live replicas adopted from gone ones: the sweep at start leaves them too. */
+  spareSessionsAtStart?: ReadonlySet<string>;
 }
 
 export async function createKubernetesDriver(config: Config, log: Logger, progress: (line: string) => void = () => {},
@@ -94,10 +118,8 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
   const live = new Map<string, Set<string>>();
   /** Each namespace's creates run one after the other: the quota's host count and the objects stay consistent. */
   const queues = new Map<string, Promise<unknown>>();
-  /** Terminal slots in use per box: each openShell takes the lowest free one, so a re-attach finds slot 0's shell again. */
+  /** Terminal slots in use per box, for callers that name none: each takes the lowest free one. */
   const slots = new Map<string, Set<number>>();
-  /** Without disk accounting: each box's root filesystem size at creation (its image), subtracted from later walks. */
-  const baselines = new Map<string, number>();
 
   const available = (profile: SandboxProfile): string | undefined => {
     if (profile === 'kubernetes') {
@@ -117,8 +139,8 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
     return run;
   };
 
-  const sweep = async (spare?: ReadonlySet<string>): Promise<void> => {
-    const names = await instanceNamespaces(apis, config.instance, spare);
+  const sweep = async (spare?: ReadonlySet<string>, spareSessions?: ReadonlySet<string>): Promise<void> => {
+    const names = await instanceNamespaces(apis, config.instance, spare, spareSessions);
     for (const name of names) live.delete(name);
     const gone = await Promise.all(names.map((name) => deleteNamespace(apis, name, NAMESPACE_GONE_MS)));
     if (names.length > 0) log.info({ namespaces: names.length, stuck: gone.filter((g) => !g).length, instance: config.instance }, 'removed session namespaces');
@@ -127,7 +149,7 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
   // The API must answer now, not at the first learner's click; then what a crashed run left goes.
   const diskLimits = await nodesAccountDisk(apis);
   progress(`kubernetes backend: API server ${kc.getCurrentCluster()?.server}; disk ${diskLimits ? 'capped by ephemeral-storage limits' : 'not accounted by the nodes: polled'}`);
-  await sweep(options.spareAtStart);
+  await sweep(options.spareAtStart, options.spareSessionsAtStart);
 
   const driver: KubernetesDriver = {
     kubeConfig: kc,
@@ -136,6 +158,7 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
     prepareInBackground: () => {},
     available,
     removeLeftovers: sweep,
+    place: `kubernetes:${kc.getCurrentCluster()?.server ?? ''}`,
     // Isolation is the cluster's (Pod Security admission, the session's NetworkPolicy), written per
     // session and not something this server can lose and restore, as the Docker backend's host firewall.
     checkIsolation: async () => {},
@@ -165,19 +188,20 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
       });
       try {
         await waitRunning(apis, ns, name, POD_START_MS);
+        if (request.profile === 'docker') await waitDockerReady(exec, { namespace: ns, pod: name });
       } catch (err) {
         await driver.destroy({ id: `${ns}/${name}`, session: request.session, profile: request.profile, namespace: ns, pod: name } as KubeBox).catch(() => {});
         throw err;
       }
       const box: KubeBox = { id: `${ns}/${name}`, session: request.session, profile: request.profile, namespace: ns, pod: name };
-      if (!diskLimits) baselines.set(box.id, await rootBytes(exec, box));
+      // Without disk accounting: the image's size, subtracted from later walks.
+      if (!diskLimits) box.baseline = await rootBytes(exec, box);
       return box;
     },
 
     async destroy(handle: BoxHandle): Promise<void> {
       const box = handle as KubeBox;
       slots.delete(box.id);
-      baselines.delete(box.id);
       const ns = box.namespace;
       const last = await serial(ns, async () => {
         const pods = live.get(ns);
@@ -194,12 +218,12 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
       if (last && !(await deleteNamespace(apis, ns, NAMESPACE_GONE_MS))) log.warn({ namespace: ns }, 'session namespace still terminating');
     },
 
-    openShell(handle: BoxHandle, size: { cols: number; rows: number }): BoxShell {
+    openShell(handle: BoxHandle, size: { cols: number; rows: number }, terminal?: number): BoxShell {
       const box = handle as KubeBox;
       const used = slots.get(box.id) ?? new Set<number>();
       slots.set(box.id, used);
-      let slot = 0;
-      while (used.has(slot)) slot++;
+      let slot = terminal ?? 0;
+      while (terminal === undefined && used.has(slot)) slot++;
       used.add(slot);
       return dtachShell(exec, box, slot, size, () => used.delete(slot));
     },
@@ -222,7 +246,7 @@ export async function createKubernetesDriver(config: Config, log: Logger, progre
     },
 
     async writableBytes(handle: BoxHandle): Promise<number> {
-      const baseline = baselines.get(handle.id);
+      const baseline = (handle as KubeBox).baseline;
       if (baseline !== undefined) return Math.max(0, (await rootBytes(exec, handle as KubeBox)) - baseline);
       // The kubelet's own measure (the one its eviction compares with the limit), through the API
       // server's node proxy: one call, no exec. It needs `nodes/proxy` get; without it, 0.

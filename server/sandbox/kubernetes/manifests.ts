@@ -183,7 +183,9 @@ export function hostPod(h: HostSpec): V1Pod {
         image: h.image,
         // Images are tagged by a hash of their build context: a tag present on the node is the right one.
         imagePullPolicy: 'IfNotPresent',
-        command: ['sleep', 'infinity'],
+        // A docker box keeps its image's entrypoint, as on the Docker backend: it starts the inner
+        // engine and loads the exercise images, then becomes `sleep infinity` (the driver waits for that).
+        ...(docker ? {} : { command: ['sleep', 'infinity'] }),
         resources,
         ...(docker ? {
           // Study §2b: what the docker box gets from termlab today, not `privileged` (runc cannot

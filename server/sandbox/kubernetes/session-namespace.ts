@@ -98,9 +98,12 @@ export async function deleteNamespace(apis: Apis, name: string, timeoutMs: numbe
 }
 
 /** Namespaces this instance made (by label, never by name alone: another server's are not ours), but those of the replicas in `spare`. */
-export async function instanceNamespaces(apis: Apis, instance: string, spare: ReadonlySet<string> = new Set()): Promise<string[]> {
+export async function instanceNamespaces(apis: Apis, instance: string, spare: ReadonlySet<string> = new Set(),
+  spareSessions: ReadonlySet<string> = new Set()): Promise<string[]> {
   const list = await apis.core.listNamespace({ labelSelector: `${m.INSTANCE_LABEL}=${m.dnsLabel(instance)}` });
-  return list.items.filter((ns) => !spare.has(ns.metadata?.labels?.[m.REPLICA_LABEL] ?? '')).map((ns) => ns.metadata!.name!);
+  const sessions = new Set([...spareSessions].map(m.dnsLabel));
+  return list.items.filter((ns) => !spare.has(ns.metadata?.labels?.[m.REPLICA_LABEL] ?? '') && !sessions.has(ns.metadata?.labels?.[m.SESSION_LABEL] ?? ''))
+    .map((ns) => ns.metadata!.name!);
 }
 
 export { isCode };

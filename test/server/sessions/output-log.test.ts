@@ -44,3 +44,15 @@ test('a read with headroom copies each piece once, after room for a frame header
     assert.equal(bytes.byteOffset, block.byteOffset + 9);
   }
 });
+
+test('a log continued from a page\'s offset (an adopted shell) holds nothing before it and everything after', () => {
+  const log = new OutputLog(8);
+  log.continueFrom(1000);
+  assert.equal(log.holds(1000), true, 'the page resumes exactly where its screen stops');
+  assert.equal(log.holds(999), false, 'an older offset gets a snapshot, as for any page too far behind');
+  log.append(Buffer.from('abcdefghij'));
+  assert.equal(log.endOffset, 1010);
+  assert.equal(log.startOffset, 1002);
+  assert.equal(readAll(log, 1002), 'cdefghij');
+  assert.throws(() => log.continueFrom(5), /already holds output/);
+});

@@ -1,9 +1,9 @@
 // TerminalStream against a real local bash under a real pty (the Docker path is tested elsewhere).
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { after, afterEach, test } from 'node:test';
 import { FLOW_HIGH_WATER } from '../../../protocol/messages.js';
 import { CONTENDED_OUTPUT_BYTES_PER_S, PROMPT_MARKER, TerminalStream, type TerminalClient } from '../../../server/sessions/terminal-stream.js';
-import { ptyShell } from '../../../server/sandbox/pty-shell.js';
+import { ptyShell as realPtyShell } from '../../../server/sandbox/pty-shell.js';
 
 class Collector implements TerminalClient {
   chunks: Array<{ offset: number; bytes: Buffer }> = [];
@@ -24,6 +24,16 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
 
 const live: TerminalStream[] = [];
 afterEach(() => { live.splice(0).forEach((t) => t.dispose()); });
+
+// Every shell any test started is killed at the end too: one a stream lost track of (seen once on
+// a loaded machine: an interactive bash left running) would keep this file's process from exiting.
+const shells: Array<ReturnType<typeof realPtyShell>> = [];
+const ptyShell: typeof realPtyShell = (...args) => {
+  const s = realPtyShell(...args);
+  shells.push(s);
+  return s;
+};
+after(() => { for (const s of shells) { try { s.kill(); } catch { /* gone */ } } });
 
 function shell(): TerminalStream {
   return track(new TerminalStream({ shell: (size) => ptyShell(['bash', '--norc', '--noprofile', '-i'], size, { PS1: '$ ', TERM: 'xterm-256color' }), cols: 80, rows: 24 }));

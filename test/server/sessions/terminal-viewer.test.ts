@@ -163,6 +163,30 @@ test('a ticket opens one view; a used, unknown, expired or stale ticket is refus
   }
 });
 
+test('signed tickets (replicas sharing a key): any replica with the key reads them, one redeem each, none forged, none expired', () => {
+  const key = Buffer.alloc(32, 7);
+  const issuing = new ViewTickets(key);
+  const serving = new ViewTickets(key);
+  const stranger = new ViewTickets(Buffer.alloc(32, 8));
+  const grant = { session: 'abcdefghijkl', workshop: 'W0rkshop42', role: 'assistant' as const };
+  const t = issuing.issue(grant);
+  assert.match(t, /^[A-Za-z0-9_-]{32,128}$/, 'shaped as a session token, as the protocol requires of a hello\'s token');
+  assert.deepEqual(issuing.peek(t), grant, 'the replica a view lands on reads where to relay it, without using it up');
+  assert.deepEqual(serving.redeem(t), grant);
+  assert.equal(serving.redeem(t), undefined, 'one view per ticket');
+  assert.equal(stranger.peek(t), undefined, 'another instance\'s key does not read it');
+  const flipped = `${t.slice(0, 10)}${t[10] === 'A' ? 'B' : 'A'}${t.slice(11)}`;
+  assert.equal(serving.redeem(flipped), undefined, 'a changed ticket is refused');
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  try {
+    const old = issuing.issue(grant);
+    mock.timers.tick(VIEW_TICKET_TTL_MS + 1000);
+    assert.equal(serving.redeem(old), undefined);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
 test('a viewer that never reads is dropped while the learner\'s flood goes on', async () => {
   const { id, learner, session } = await seated();
   learner.keepBytes = 64 * 1024;

@@ -1,44 +1,42 @@
 // Two real lab servers sharing one PostgreSQL database (TERMLAB_DATABASE_URL), as two replicas
 // behind a load balancer: what a learner or an instructor does on one is there on the other.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HistoryResponse } from '../../../protocol/history.js';
 import type { WorkshopJoinInfo, WorkshopState } from '../../../protocol/workshops.js';
 import type { LabServer } from '../../../server/lab-server.js';
 import { removeLeftovers } from '../../../server/sandbox/boxes.js';
 import { LABEL } from '../../../server/sandbox/engine.js';
-import { startTestServer, stopAndListLeftovers, testInstance, until } from '../../helpers/lab-server.js';
+import { stopAndListLeftovers, until } from '../../helpers/lab-server.js';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres.js';
 import { startReplicaProcess } from '../../helpers/replica-process.js';
+import { sharedInstance, type SharedInstance } from '../../helpers/shared-instance.js';
 import { Browser, createWorkshop } from '../../helpers/workshops.js';
 
 let pg: PostgresServer;
 let a: LabServer;
 let b: LabServer;
-const dirs: string[] = [];
+const shared: SharedInstance[] = [];
+
+/** Replicas share the instance name (its workshops) and the database; each has its own state folder. */
+async function replicas(): Promise<SharedInstance> {
+  const s = await sharedInstance(pg);
+  shared.push(s);
+  return s;
+}
 
 before(async () => {
   pg = startPostgres();
-  const databaseUrl = await pg.createDatabase();
-  // Replicas share the instance name (its workshops) and the database; each has its own state folder.
-  const instance = testInstance();
-  const server = () => {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-replica-'));
-    dirs.push(stateDir);
-    return startTestServer({ databaseUrl, instance, stateDir: path.join(stateDir, 'var') });
-  };
-  a = await server();
-  b = await server();
+  const s = await replicas();
+  a = await s.start('gw-a');
+  b = await s.start('gw-b');
 });
 
 after(async () => {
   assert.deepEqual(await stopAndListLeftovers(a), []);
   await b?.stop();
   pg?.stop();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  for (const s of shared) s.remove();
 });
 
 /** The same browser (its learner cookie) talking to another replica. */
@@ -73,14 +71,13 @@ test('a workshop made on one replica is found by its code, and its instructor li
 });
 
 test('replicas leave each other\'s boxes alone when they start and stop; a crashed replica\'s box is removed by another', async () => {
-  const databaseUrl = await pg.createDatabase();
-  const instance = testInstance();
+  const s = await replicas();
+  const { instance } = s;
   const beat = 300;
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-replica-'));
-  dirs.push(stateDir);
-  const env = { TERMLAB_DATABASE_URL: databaseUrl, TERMLAB_INSTANCE: instance, TERMLAB_REPLICA_BEAT_MS: String(beat) };
-  const crashing = await startReplicaProcess({ ...env, TERMLAB_REPLICA: 'gw-crashing', TERMLAB_STATE_DIR: path.join(stateDir, 'crashing') });
-  const other = () => startTestServer({ databaseUrl, instance, replicaBeatMs: beat, stateDir: path.join(stateDir, 'other') });
+  const env = { TERMLAB_DATABASE_URL: s.databaseUrl, TERMLAB_INSTANCE: instance, TERMLAB_REPLICA_BEAT_MS: String(beat) };
+  const crashing = await startReplicaProcess({ ...env, TERMLAB_REPLICA: 'gw-crashing', TERMLAB_STATE_DIR: s.stateDir('crashing') });
+  let others = 0;
+  const other = () => s.start(`gw-other-${++others}`, { replicaBeatMs: beat });
   let c: LabServer | undefined;
   const docker = a.driver.docker;
   const boxesOf = async (replica: string) =>
