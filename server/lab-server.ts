@@ -134,7 +134,7 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  sessions.start();
+  await sessions.start();
   // A replica that crashed (its lease lapsed) leaves boxes no live server owns: the others remove them.
   let sweeping: Promise<void> | undefined;
   const sweepTimer = setInterval(() => {

@@ -102,7 +102,9 @@ export class RecordingStore {
     for (const row of rows) {
       if (row.state === 'recording' && row.created > Date.now() - runsAtMostMs) continue;
       let bytes = sizes.get(row.id) ?? 0;
-      if (bytes === 0 && fs.existsSync(this.file(row.id))) bytes = await chunks.importFile(row.id, this.file(row.id));
+      // No bytes when listed: a leftover file is imported now, or another replica starting at the same
+      // moment imported it (and removed the file) since: importFile reads that under its lock too.
+      if (bytes === 0) bytes = await chunks.importFile(row.id, this.file(row.id));
       if (bytes === 0) await this.db.run('DELETE FROM recordings WHERE id = ?', [row.id]);
       else if (row.state === 'recording') await this.db.run("UPDATE recordings SET state = 'done', bytes = ? WHERE id = ?", [bytes, row.id]);
     }

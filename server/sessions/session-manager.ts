@@ -80,7 +80,12 @@ export class SessionManager {
     readonly viewTickets = new ViewTickets(),
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    // A session another replica took over while this one still runs it: its streams go, its boxes stay.
+    await this.records.onTaken((id) => {
+      const session = this.byIdMap.get(id);
+      if (session) void this.end(session, 'replaced');
+    });
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
     this.sweepTimer.unref();
     for (const profile of ['shell', 'docker', 'kubernetes'] as const) this.fillPool(profile);

@@ -9,6 +9,7 @@
 // Rows of replicas that are gone and whose sessions nobody took are deleted by the sweep, and
 // their boxes go with the replica's leftovers. Only replicas whose boxes live in the same place
 // (one Docker engine, one cluster: SandboxDriver.place) adopt each other's sessions.
+import crypto from 'node:crypto';
 import type { BoxHandle } from '../sandbox/sandbox-driver.js';
 import type { Database } from '../store/database.js';
 import { migrate } from '../store/schema.js';
@@ -38,12 +39,35 @@ function toRecord(r: Row): SessionRecord {
   };
 }
 
+/** Session ids are newSessionId()'s: what a "taken" notification may carry. */
+const SESSION_ID = /^[a-z0-9]{1,32}$/;
+
 /** What ending a session found: the boxes are this replica's to destroy, or another replica carries the session on. */
 export type Release = 'destroy' | 'taken';
 
 export class SessionRecords {
+  /** Where a replica that took a session over says so, for the replica that had it (one per instance). */
+  private readonly channel: string;
+
   private constructor(private readonly db: Database, private readonly instance: string, readonly replica: string,
-    private readonly placeOf: () => string) {}
+    private readonly placeOf: () => string) {
+    this.channel = `termlab_taken_${crypto.createHash('sha256').update(instance).digest('hex').slice(0, 16)}`;
+  }
+
+  /**
+   * Calls `lost` with the id of each session another replica took over from this one (its page
+   * moved there while this replica still runs: the load balancer rehashed). The notification only
+   * names the session: the row says whether this replica still owns it.
+   */
+  async onTaken(lost: (id: string) => void): Promise<void> {
+    await this.db.listen(this.channel, {
+      onNotify: (payload) => {
+        if (!SESSION_ID.test(payload)) return;
+        void this.db.get<{ replica: string }>('SELECT replica FROM sessions WHERE id = ? AND instance = ?', [payload, this.instance])
+          .then((row) => { if (row && row.replica !== this.replica) lost(payload); }, () => {});
+      },
+    });
+  }
 
   /**
    * `place`: SandboxDriver.place, asked when first needed (the records are opened before the driver,
@@ -83,7 +107,11 @@ export class SessionRecords {
       if (!row) return undefined;
       if (row.replica === this.replica) return toRecord(row);
       const moved = await this.db.run('UPDATE sessions SET replica = ? WHERE id = ? AND replica = ?', [this.replica, row.id, row.replica]);
-      if (moved.changes === 1) return toRecord(row);
+      if (moved.changes === 1) {
+        // The replica that had it may still run it: it lets it go (without touching the boxes).
+        await this.db.notify(this.channel, row.id).catch(() => {});
+        return toRecord(row);
+      }
     }
     return undefined;
   }

@@ -169,6 +169,35 @@ test('a replica stopping while another runs hands its sessions over instead of e
   }
 });
 
+test('a learner moved between live replicas (the load balancer rehashed): the new one adopts, the old one lets go, and back again, one box throughout', async () => {
+  const s = await replicas();
+  const a = await s.start('gw-live-a', { replicaBeatMs: BEAT });
+  const b = await s.start('gw-live-b', { replicaBeatMs: BEAT });
+  try {
+    const { id, token } = await startLab(a.url);
+    const onA = await ProtocolClient.open(a.url, token);
+    await run(onA, 'echo one-box > ~/mark');
+    const onB = await ProtocolClient.open(b.url, token, { resumeFrom: onA.offset });
+    await run(onB, 'cat ~/mark');
+    assert.match(onB.text, /one-box/);
+    // A hears that B took it: its old socket is told another window took over, its boxes stay.
+    await onA.waitForClose();
+    assert.equal(onA.of('exit')[0]?.reason, 'replaced');
+    await until('a to let the session go', () => a.sessions.byId(id) === undefined);
+    const back = await ProtocolClient.open(a.url, token, { resumeFrom: onB.offset });
+    await run(back, 'cat ~/mark');
+    assert.match(back.text, /one-box/);
+    await until('b to let it go in turn', () => b.sessions.byId(id) === undefined);
+    const boxes = await a.driver.docker.listContainers({ all: true, filters: { label: [`${LABEL.session}=${id}`] } });
+    assert.equal(boxes.length, 1, 'one box, never destroyed by either');
+    back.close();
+  } finally {
+    await b.stop();
+    await a.stop();
+    await removeLeftovers(a.driver.docker, s.instance, () => {});
+  }
+});
+
 test('pre-started boxes are the instance\'s: two replicas keep one pool between them, and a learner on either takes a box the other made', async () => {
   const s = await replicas();
   const { instance } = s;
