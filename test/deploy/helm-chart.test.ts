@@ -484,6 +484,9 @@ describe('Helm chart deploy/helm/termlab', () => {
       const pod = (name: string, runtimeClassName?: string) => `echo '${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
         spec: { automountServiceAccountToken: false, ...(runtimeClassName ? { runtimeClassName } : {}),
           containers: [{ name: 'lab', image: 'termlab/web:1.0', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] } })}' | kubectl --as=${SA} create -f -`;
+      // Each policy is loaded by the API server on its own: the pods' rule is in force once a server-side
+      // dry run of a pod without the RuntimeClass is refused (the namespace's rule above may come first).
+      await kubectl(`for i in $(seq 300); do ${pod('probe').replace('create -f -', 'create --dry-run=server -f -')} 2>&1 | grep -q 'must run under RuntimeClass sandboxed' && exit 0; sleep 0.1; done; exit 1`, 60_000);
       for (const [name, rc] of [['plain', undefined], ['other', 'runc-direct']] as const) {
         const r = await shStatus(docker!, box.id, pod(name, rc));
         assert.notEqual(r.code, 0, `${name}: refused`);
