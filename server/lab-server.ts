@@ -140,11 +140,12 @@ export async function startLabServer(config: Config, log: Logger, progress: (lin
   const sweepTimer = setInterval(() => {
     sweeping ??= (async () => {
       const spare = await leases.spareForSweep().catch(() => undefined);
-      const spareSessions = spare && await records.spareFor(spare).catch(() => undefined);
-      if (spare && spareSessions && await pool.forget(spare).then(() => true, () => false)) {
-        await driver.removeLeftovers(spare, spareSessions).catch((err: Error) => log.warn({ err }, 'sweeping crashed replicas\' boxes failed'));
-      }
-    })().finally(() => { sweeping = undefined; });
+      if (!spare) return;
+      // The gone replicas' rows first, so nobody adopts or claims what the sweep then removes.
+      const spareSessions = await records.spareFor(spare);
+      await pool.forget(spare);
+      await driver.removeLeftovers(spare, spareSessions);
+    })().catch((err: Error) => log.warn({ err }, 'sweeping crashed replicas\' boxes failed')).finally(() => { sweeping = undefined; });
   }, 3 * config.replicaBeatMs);
   sweepTimer.unref();
   await workshops.start();
