@@ -4,6 +4,7 @@
 // shell itself survives only where the backend keeps it (Kubernetes, test/server/kubernetes/);
 // on Docker the adopter opens a new one in the same box.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { CLOSE, PROTOCOL_VERSION } from '../../../protocol/messages.js';
@@ -195,6 +196,30 @@ test('a learner moved between live replicas (the load balancer rehashed): the ne
     await b.stop();
     await a.stop();
     await removeLeftovers(a.driver.docker, s.instance, () => {});
+  }
+});
+
+test('a script sending made-up tokens in bulk gets refusals (bad token, or come back later at the lookup cap), and a learner typing meanwhile is not held up', async () => {
+  const s = await replicas();
+  const server = await s.start('gw-flooded', { replicaBeatMs: BEAT });
+  try {
+    const { token } = await startLab(server.url);
+    const learner = await ProtocolClient.open(server.url, token);
+    await run(learner, 'true');
+    // Sockets past the per-address limit are refused at the upgrade (429); the rest say hello with a made-up token.
+    const tries = await Promise.all(Array.from({ length: 100 }, () => ProtocolClient.connect(server.url).catch((err: Error) => err)));
+    assert.ok(tries.some((t) => t instanceof Error && /429/.test(t.message)), 'the per-address socket limit holds');
+    const made = tries.filter((t): t is ProtocolClient => t instanceof ProtocolClient);
+    assert.ok(made.length > 0);
+    for (const c of made) c.send({ type: 'hello', v: PROTOCOL_VERSION, token: crypto.randomBytes(32).toString('base64url'), terminal: 'main', cols: 80, rows: 24 });
+    await run(learner, 'echo still-typing');
+    await Promise.all(made.map((c) => c.waitForClose()));
+    for (const c of made) assert.ok(c.closeCode === CLOSE.badToken || c.closeCode === CLOSE.moving, `closed with ${c.closeCode}`);
+    assert.equal(server.sessions.count, 1, 'no session made or adopted');
+    learner.close();
+  } finally {
+    await server.stop();
+    await removeLeftovers(server.driver.docker, s.instance, () => {});
   }
 });
 
