@@ -2,22 +2,26 @@
 // xterm.js web terminal), in the same run, on the same box image, in the same Chromium.
 // The WeTTY box is made by termlab's own driver (same image, limits, network and `docker exec`
 // argv as a lab's box), and WeTTY's --command is a script that runs that argv, so both servers
-// put a node-pty on the same kind of `docker exec -it ... bash -l`. Everything timed is timed in
-// the page, on the page's own xterm.js Terminal: `input()` as if typed, until the answer is
-// parsed. Prints figures; asserts nothing.
+// put a node-pty on the same kind of `docker exec -it ... bash -l`. Both servers run in processes
+// of their own (termlab's as `npm start` runs it), so neither shares its event loop with the
+// driver, and the timed pages are driven over the bare DevTools protocol (bare-chromium.ts), so
+// Chromium does not copy their WebSocket traffic to the driver. Everything timed is timed in the
+// page, on the page's own xterm.js Terminal: `input()` as if typed, until the answer is parsed.
+// Prints figures; asserts nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import pty from 'node-pty';
 import WebSocket from 'ws';
 import type { Config } from '../server/config.js';
 import type { LabServer } from '../server/lab-server.js';
 import type { BoxHandle } from '../server/sandbox/sandbox-driver.js';
-import { ensureWebBuilt, launchBrowser, waitForPrompt, waitForState } from '../test/helpers/browser.js';
+import { ensureWebBuilt } from '../test/helpers/browser.js';
 import { percentile } from '../test/helpers/echo.js';
 import { testInstance, until } from '../test/helpers/lab-server.js';
+import { BareChromium, type BarePage } from './bare-chromium.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const WETTY_MAIN = path.join(ROOT, 'node_modules', 'wetty', 'build', 'main.js');
@@ -62,7 +66,7 @@ interface Harness {
   tail(n: number): string[];
 }
 interface PeerGlobals {
-  __termlab?: { term: PageTerm; connection: { outputOffset: number } };
+  __termlab?: { term: PageTerm; connection: { outputOffset: number; status: { state: string } } };
   wetty_term?: PageTerm;
   __peer: Harness;
   document: { querySelector(sel: string): unknown };
@@ -212,6 +216,44 @@ async function pageInterrupt({ n, floodBytes }: { n: number; floodBytes: number 
   return { ms: t1 - t0, intact, drained: h.received - at };
 }
 
+/**
+ * The floor under both pages' echo: a node-pty on the same `docker exec -it` into the same box,
+ * typed into and read here, with no browser, WebSocket or server between. Each key until its echo
+ * is read, with the pages' gap between keys (ms).
+ */
+async function ptyEcho(argv: string[], keys: number, gapMs: number): Promise<number[]> {
+  const term = pty.spawn(argv[0]!, argv.slice(1), { cols: 111, rows: 39, name: 'xterm-256color' });
+  let seen = '';
+  let waiter: (() => void) | undefined;
+  // The prompt is coloured: what is matched below is the text, escape sequences left out.
+  term.onData((d) => { seen += d.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, ''); waiter?.(); });
+  const waitFor = (test: () => boolean, what: string) => new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the pty floor: no ${what} in 20 s:\n${seen.slice(-500)}`)), 20_000);
+    const check = () => { if (test()) { clearTimeout(timer); waiter = undefined; resolve(); } };
+    waiter = check;
+    check();
+  });
+  try {
+    await waitFor(() => seen.includes('root@lab:~#'), 'prompt');
+    // As in the pages: the command line shows the tag quoted; only cat's start prints it bare.
+    term.write("echo pty''-floor; cat >/dev/null\r");
+    await waitFor(() => /[\r\n]pty-floor\r\n$/.test(seen), 'cat');
+    const times: number[] = [];
+    for (let i = 0; i < keys; i++) {
+      const ch = String.fromCharCode(97 + (i % 26));
+      seen = '';
+      const t0 = performance.now();
+      term.write(ch);
+      await waitFor(() => seen.includes(ch), `echo of key ${i}`);
+      times.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    return times;
+  } finally {
+    term.kill();
+  }
+}
+
 // ---- the two servers ----
 
 async function freePort(): Promise<number> {
@@ -296,8 +338,8 @@ async function startWetty(argv: string[], dir: string): Promise<ChildServer> {
 }
 
 /**
- * termlab's server in a process of its own (scripts/bench-peer-server.ts: what `npm start` runs),
- * for the memory figure only: this process also drives the browser, so its RSS would count Playwright's share.
+ * termlab's server in a process of its own (scripts/bench-peer-server.ts: what `npm start` runs), as
+ * WeTTY's is: in this process its event loop would share the driver's work, and its RSS the driver's memory.
  */
 async function startTermlabChild(webDir: string): Promise<ChildServer> {
   const env = { ...process.env, TERMLAB_INSTANCE: testInstance(), PEER_WEB_DIR: webDir };
@@ -340,31 +382,25 @@ function rssOf(pid: number): number {
 }
 
 /**
- * A new browser context (its own cookies: a termlab learner may hold only a few labs) and page,
- * made ready by `ready`. Chromium aborts page loads in flight with ERR_NETWORK_CHANGED whenever a
- * network interface comes or goes, and every box's session network is a new bridge (this run's or
- * anyone's on this machine): such an attempt starts over in a fresh context.
+ * A page in a browser context of its own (its own cookies: a termlab learner may hold only a few
+ * labs), made ready by `ready`. Chromium aborts page loads in flight with ERR_NETWORK_CHANGED
+ * whenever a network interface comes or goes, and every box's session network is a new bridge
+ * (this run's or anyone's on this machine): a page that does not get ready is opened again.
  */
-async function openPage(browser: Browser, viewport: { width: number; height: number }, what: string,
-  ready: (page: Page) => Promise<void>, init?: string): Promise<{ context: BrowserContext; page: Page }> {
+async function openPage(browser: BareChromium, url: string, viewport: { width: number; height: number }, what: string,
+  ready: (page: BarePage) => Promise<void>, init?: string): Promise<BarePage> {
   for (let attempt = 1; ; attempt++) {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    const heard: string[] = [];
-    page.on('pageerror', (e) => heard.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => heard.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-    page.on('response', (r) => { if (r.status() >= 400) heard.push(`HTTP ${r.status()}: ${r.url()}`); });
-    if (init) await page.addInitScript({ content: init });
+    let page: BarePage | undefined;
     try {
+      page = await browser.open(url, viewport, init);
       await ready(page);
-      return { context, page };
+      return page;
     } catch (err) {
       const shot = path.join(os.tmpdir(), `termlab-peer-failed-${Date.now()}.png`);
-      await page.screenshot({ path: shot }).catch(() => {});
-      await context.close().catch(() => {});
-      const changed = heard.some((h) => h.includes('ERR_NETWORK_CHANGED'));
-      if (changed && attempt < 5) continue;
-      throw new Error(`${what}: ${(err as Error).message}\n(the page then: ${shot})\n${heard.join('\n')}`);
+      await page?.screenshot(shot).catch(() => {});
+      await page?.close();
+      if (attempt < 3) continue;
+      throw new Error(`${what}: ${(err as Error).message}\n(the page then: ${shot})`);
     }
   }
 }
@@ -378,28 +414,41 @@ async function openPage(browser: Browser, viewport: { width: number; height: num
 const NO_WEBGL2 = `{ const get = HTMLCanvasElement.prototype.getContext;
   HTMLCanvasElement.prototype.getContext = function (type, ...rest) { return type === 'webgl2' ? null : get.call(this, type, ...rest); }; }`;
 
-async function openWetty(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
-  return openPage(browser, viewport, 'WeTTY\'s page', async (page) => {
-    await page.goto(url);
-    // The client sets window.wetty_term once its socket connects; then the shell's first prompt.
-    await page.waitForFunction(() => {
-      const t = (globalThis as unknown as PeerGlobals).wetty_term;
-      if (!t) return false;
-      const b = t.buffer.active;
-      return b.getLine(b.baseY + b.cursorY)?.translateToString(true).trimEnd() === 'root@lab:~#';
-    }, null, { timeout: 60_000, polling: 100 });
-  }, NO_WEBGL2);
+/** In the page: the terminal's current line is the bare prompt (WeTTY's or termlab's terminal). */
+function pageAtPrompt(side: Side): boolean {
+  const g = globalThis as unknown as PeerGlobals;
+  const t = side === 'termlab' ? g.__termlab?.term : g.wetty_term;
+  if (!t || (side === 'termlab' && g.__termlab!.connection.status.state !== 'connected')) return false;
+  const b = t.buffer.active;
+  return b.getLine(b.baseY + b.cursorY)?.translateToString(true).trimEnd() === 'root@lab:~#';
 }
 
-async function openTermlab(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
+/** In termlab's page: ends its lab (the End button's request), so the server removes the box. */
+async function pageEndLab(): Promise<number> {
+  const stored = JSON.parse((globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('termlab.session') ?? 'null') as { id: string; token: string } | null;
+  if (!stored) return 0;
+  const res = await fetch(`/api/sessions/${encodeURIComponent(stored.id)}`, { method: 'DELETE', headers: { Authorization: `Bearer ${stored.token}` } });
+  return res.status;
+}
+
+async function openWetty(browser: BareChromium, url: string, viewport: { width: number; height: number }): Promise<BarePage> {
+  // The client sets window.wetty_term once its socket connects; then the shell's first prompt.
+  return openPage(browser, url, viewport, 'WeTTY\'s page', (page) => page.waitFor(pageAtPrompt, 'wetty' as Side, 60_000, 'WeTTY\'s prompt'), NO_WEBGL2);
+}
+
+async function openTermlab(browser: BareChromium, url: string, viewport: { width: number; height: number }): Promise<BarePage> {
   // Started by its `?start=` link, not a click: a click leaves the mouse over the terminal, and
   // Chromium then hit-tests under it after every frame (66-109 ms of a flood) where WeTTY's page,
   // never touched by a mouse, does not.
-  return openPage(browser, viewport, 'termlab\'s hello lab', async (page) => {
-    await page.goto(`${url}/?start=hello`);
-    await waitForState(page, 'connected', 120_000);
-    await waitForPrompt(page, 120_000);
-  });
+  return openPage(browser, `${url}/?start=hello`, viewport, 'termlab\'s hello lab', (page) => page.waitFor(pageAtPrompt, 'termlab' as Side, 120_000, 'termlab\'s prompt'));
+}
+
+/** CPU time of the whole machine, busy and in all (seconds, from /proc/stat: 100 ticks a second here). */
+function machineCpu(): { busy: number; all: number } {
+  const ticks = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  const all = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (all - ticks[3]! - ticks[4]!) / 100, all: all / 100 };
 }
 
 // ---- the part ----
@@ -422,23 +471,26 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
   const began = performance.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'termlab-peer-'));
   const webDir = snapshotWeb(dir);
-  const srv = await server({ maxSessions: terminals + 5, webDir });
+  // This process's server only makes WeTTY's box (termlab's driver: the same image, limits and
+  // network as a lab's); the learner's termlab is a server of its own (startTermlabChild).
+  const srv = await server({ maxSessions: 5, webDir });
   let box: BoxHandle | undefined;
   let wetty: ChildServer | undefined;
-  let browser: Browser | undefined;
-  const contexts: BrowserContext[] = [];
+  let termlab: ChildServer | undefined;
+  let browser: BareChromium | undefined;
+  const open: BarePage[] = [];
   try {
-    // WeTTY's box: a lab box made by termlab's driver (same image, limits and network as a lab's).
     box = await srv.driver.create({ session: `peer-${Math.random().toString(36).slice(2, 8)}`, profile: 'shell', hostname: 'lab', internet: false });
-    wetty = await startWetty(srv.driver.shellArgv(box), dir);
-    browser = await launchBrowser();
+    [wetty, termlab] = await Promise.all([startWetty(srv.driver.shellArgv(box), dir), startTermlabChild(webDir)]);
+    browser = await BareChromium.launch();
     const image = srv.driver.images.shell;
+    const servers: Record<Side, ChildServer> = { termlab, wetty };
 
-    const pages = {} as Record<Side, Page>;
+    const pages = {} as Record<Side, BarePage>;
     const shape = {} as Record<Side, { cols: number; rows: number; canvas: boolean }>;
     for (const side of ['termlab', 'wetty'] as const) {
-      const { context, page } = side === 'termlab' ? await openTermlab(browser, srv.url, viewport) : await openWetty(browser, wetty.url, viewport);
-      contexts.push(context);
+      const page = side === 'termlab' ? await openTermlab(browser, termlab.url, viewport) : await openWetty(browser, wetty.url, viewport);
+      open.push(page);
       pages[side] = page;
       shape[side] = await page.evaluate(installHarness, { side, osc: MARK_OSC });
     }
@@ -456,44 +508,55 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
       await h.when(() => h.tail(3).includes(`${h.term.rows} ${h.term.cols}`), 20_000, 'the new size');
     });
     const sides = ['termlab', 'wetty'] as const;
-    const each = async <T>(fn: (page: Page, side: Side) => Promise<T>): Promise<Record<Side, T>> => {
+    const each = async <T>(fn: (page: BarePage, side: Side) => Promise<T>): Promise<Record<Side, T>> => {
       const out = {} as Record<Side, T>;
       for (const side of sides) out[side] = await fn(pages[side], side);
       return out;
     };
 
     // 1. Keystroke echo, into `cat`.
-    const echo = await each(async (page) => {
+    // With how busy the whole machine was meanwhile: on two cores every process's wake-up is a
+    // hop of the echo's path, and what else runs is what its tail waits for.
+    const echoLoad = {} as Record<Side | 'floor', number>;
+    const loadOf = async <T>(side: Side | 'floor', run: () => Promise<T>): Promise<T> => {
+      const [m0, t0] = [machineCpu(), performance.now()];
+      const out = await run();
+      echoLoad[side] = (machineCpu().busy - m0.busy) / (os.cpus().length * (performance.now() - t0) / 1000);
+      return out;
+    };
+    const echo = await each(async (page, side) => {
       await page.evaluate(pageIntoCat, `cat-${Math.random().toString(36).slice(2, 10)}`);
-      const times = await page.evaluate(pageEcho, { keys, gapMs: 5 });
+      const times = await loadOf(side, () => page.evaluate(pageEcho, { keys, gapMs: 5 }));
       await page.evaluate(pageToPrompt);
       return times;
     });
+    const floor = await loadOf('floor', () => ptyEcho(srv.driver.shellArgv(box!), keys, 5));
     // 2. Output throughput, then the same page's local ceiling (after, so the flood's own work is done).
-    // With the CPU time the server's process spent meanwhile (termlab's: this process, idle otherwise).
-    // And how long the page's main thread was busy (Chromium's TaskDuration, through CDP): a page
-    // busy for a small part of the run spent the rest waiting for output.
+    // With the CPU time the server's process spent meanwhile, and the whole machine's: on two cores
+    // shared by the page, the browser's other processes, the server and the `docker exec` chain,
+    // CPU spent anywhere is CPU the page waits for. And how long the page's main thread was busy
+    // (Chromium's TaskDuration): a page busy for a small part of the run spent the rest waiting.
     const serverCpu = {} as Record<Side, number>;
+    const machineBusy = {} as Record<Side, number>;
     const pageBusy = {} as Record<Side, number>;
     /** Of that: script, layout and style recalculation (the rest: painting, the renderer's own work). */
     const pageParts = {} as Record<Side, number[]>;
     const pageWrites = {} as Record<Side, number>;
     const seconds = await each(async (page, side) => {
-      const pid = side === 'termlab' ? process.pid : wetty!.proc.pid!;
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Performance.enable');
-      const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+      const pid = servers[side].proc.pid!;
+      await page.send('Performance.enable');
+      const metrics = async () => Object.fromEntries((await page.send<{ metrics: Array<{ name: string; value: number }> }>('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
       const busy = async () => { const m = await metrics(); return [m.TaskDuration ?? NaN, m.ScriptDuration ?? NaN, m.LayoutDuration ?? NaN, m.RecalcStyleDuration ?? NaN]; };
       // PEER_PROFILE=DIR: the page's CPU profile during the flood goes to DIR/<side>.cpuprofile.
       const profileDir = process.env.PEER_PROFILE;
-      if (profileDir) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.start'); }
-      const [cpu0, busy0] = [cpuSeconds(pid), await busy()];
+      if (profileDir) { await page.send('Profiler.enable'); await page.send('Profiler.start'); }
+      const [cpu0, busy0, machine0] = [cpuSeconds(pid), await busy(), machineCpu()];
       const t = await page.evaluate(pageThroughput, { mib, osc: MARK_OSC });
-      const busy1 = await busy();
-      [serverCpu[side], pageBusy[side]] = [cpuSeconds(pid) - cpu0, busy1[0]! - busy0[0]!];
+      const [machine1, busy1] = [machineCpu(), await busy()];
+      [serverCpu[side], pageBusy[side], machineBusy[side]] = [cpuSeconds(pid) - cpu0, busy1[0]! - busy0[0]!, machine1.busy - machine0.busy];
       pageParts[side] = busy1.slice(1).map((v, i) => v - busy0[i + 1]!);
-      if (profileDir) fs.writeFileSync(path.join(profileDir, `${side}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
-      await cdp.detach();
+      if (profileDir) fs.writeFileSync(path.join(profileDir, `${side}.cpuprofile`), JSON.stringify((await page.send<{ profile: unknown }>('Profiler.stop')).profile));
+      await page.send('Performance.disable');
       pageWrites[side] = t.writes;
       return t.seconds;
     });
@@ -504,42 +567,37 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     for (let n = 0; n < tries; n++) {
       for (const side of sides) interrupts[side].push(await pages[side].evaluate(pageInterrupt, { n, floodBytes }));
     }
-    for (const c of contexts.splice(0)) await c.close();
-    await Promise.all(srv.sessions.sessions().map((s) => srv.sessions.end(s, 'ended')));
+    await pages.termlab.evaluate(pageEndLab);
+    for (const page of open.splice(0)) await page.close();
 
     // 4. Server memory per connected terminal: RSS of the server's process with N pages connected
-    // against none, each read after a full GC. Both servers in processes of their own (termlab's as
-    // `npm start` runs it: this process drives the browser and its RSS would count Playwright's share).
+    // against none, each read after a full GC.
     // PEER_NO_MEMORY=1 leaves it out (two minutes of the run), for quick comparisons of the rest.
     const memoryBegan = performance.now();
     const memory = {} as Record<Side, number>;
-    const child = process.env.PEER_NO_MEMORY ? undefined : await startTermlabChild(webDir);
-    try {
-      if (child) for (const side of sides) {
-        const target = side === 'termlab' ? child : wetty;
-        const open = () => (side === 'termlab' ? openTermlab(browser!, child.url, viewport) : openWetty(browser!, wetty!.url, viewport));
-        // Warmed by N pages first (opened, then closed and their labs ended), so the allocator has
-        // reached the high-water mark N terminals need and "before" is not inflated by first-use costs.
-        const warm = [];
-        for (let i = 0; i < terminals; i++) warm.push(await open());
-        for (const w of warm) {
-          if (side === 'termlab') await w.page.locator('[data-testid=end-lab]').click();
-          await w.context.close();
-        }
-        // termlab: the server's own count of live sessions (its /metrics answers loopback requests).
-        if (side === 'termlab') {
-          await until('the warm-up labs to end', async () => /^termlab_sessions 0$/m.test(await (await fetch(`${child.url}/metrics`)).text()), 60_000, 200);
-        }
-        await target.gc();
-        const before = rssOf(target.proc.pid!);
-        const opened: BrowserContext[] = [];
-        for (let i = 0; i < terminals; i++) opened.push((await open()).context);
-        await target.gc();
-        memory[side] = (rssOf(target.proc.pid!) - before) / terminals;
-        for (const c of opened) await c.close();
+    const measureMemory = !process.env.PEER_NO_MEMORY;
+    if (measureMemory) for (const side of sides) {
+      const target = servers[side];
+      const openOne = () => (side === 'termlab' ? openTermlab(browser!, termlab!.url, viewport) : openWetty(browser!, wetty!.url, viewport));
+      // Warmed by N pages first (opened, then closed and their labs ended), so the allocator has
+      // reached the high-water mark N terminals need and "before" is not inflated by first-use costs.
+      const warm: BarePage[] = [];
+      for (let i = 0; i < terminals; i++) warm.push(await openOne());
+      for (const page of warm) {
+        if (side === 'termlab') await page.evaluate(pageEndLab);
+        await page.close();
       }
-    } finally {
-      await child?.stop();
+      // termlab: the server's own count of live sessions (its /metrics answers loopback requests).
+      if (side === 'termlab') {
+        await until('the warm-up labs to end', async () => /^termlab_sessions 0$/m.test(await (await fetch(`${target.url}/metrics`)).text()), 60_000, 200);
+      }
+      await target.gc();
+      const before = rssOf(target.proc.pid!);
+      const opened: BarePage[] = [];
+      for (let i = 0; i < terminals; i++) opened.push(await openOne());
+      await target.gc();
+      memory[side] = (rssOf(target.proc.pid!) - before) / terminals;
+      for (const page of opened) await page.close();
     }
 
     // ---- the table ----
@@ -554,6 +612,10 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
       const [t, w] = [percentile(echo.termlab, p), percentile(echo.wetty, p)];
       row(`keystroke echo in the page, p${p} (${keys} keys)`, fmtMs(t), fmtMs(w), ratio(t, w, 'lower'));
     }
+    const pct = (v: number) => `${Math.round(100 * v)}%`;
+    row(`  whole machine busy meanwhile (of ${os.cpus().length} cores)`, pct(echoLoad.termlab), pct(echoLoad.wetty));
+    row('  floor: node-pty into the same docker exec, no browser, p50 / p99', `${fmtMs(percentile(floor, 50))} / ${fmtMs(percentile(floor, 99))}`,
+      `(the same for both; machine busy ${pct(echoLoad.floor)})`);
     row(`output into the page, ${mib} MiB`, `${rate(seconds.termlab).toFixed(2)} MiB/s`, `${rate(seconds.wetty).toFixed(2)} MiB/s`, ratio(rate(seconds.termlab), rate(seconds.wetty), 'higher'));
     row('  in-page xterm.js ceiling, fed as bytes (termlab\'s form)', `${rate(ceiling.termlab).toFixed(2)} MiB/s`, `${rate(ceiling.wetty).toFixed(2)} MiB/s`);
     row('  in-page xterm.js ceiling, fed as a string (WeTTY\'s form)', `${rate(ceilingText.termlab).toFixed(2)} MiB/s`, `${rate(ceilingText.wetty).toFixed(2)} MiB/s`);
@@ -564,6 +626,8 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     const parts = (side: Side) => pageParts[side]!.map((v, i) => `${['script', 'layout', 'style'][i]} ${v.toFixed(2)}`).join(', ');
     row('    of which (s)', parts('termlab'), parts('wetty'));
     row(`  server process CPU time during those ${mib} MiB`, `${serverCpu.termlab.toFixed(1)} s`, `${serverCpu.wetty.toFixed(1)} s`, ratio(serverCpu.termlab, serverCpu.wetty, 'lower'));
+    const machineShare = (side: Side) => `${machineBusy[side].toFixed(1)} s (${Math.round((100 * machineBusy[side]) / (os.cpus().length * seconds[side]))}% of ${os.cpus().length} cores)`;
+    row(`  whole machine's CPU time during those ${mib} MiB`, machineShare('termlab'), machineShare('wetty'), ratio(machineBusy.termlab, machineBusy.wetty, 'lower'));
     row('  share of its own form\'s ceiling', `${Math.round((100 * ceiling.termlab) / seconds.termlab)}%`, `${Math.round((100 * ceilingText.wetty) / seconds.wetty)}%`);
     for (const p of [50, 95]) {
       const [t, w] = [percentile(ok('termlab'), p), percentile(ok('wetty'), p)];
@@ -572,7 +636,7 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     const drained = (side: Side) => percentile(interrupts[side].map((r) => r.drained), 50) / 2 ** 10;
     row('  output still arriving after the ^C, p50', `${drained('termlab').toFixed(0)} KiB`, `${drained('wetty').toFixed(0)} KiB`);
     row('  tries with a lost keystroke or no output', String(lost('termlab')), String(lost('wetty')));
-    if (child) row(`server memory per connected terminal (RSS, ${terminals} vs 0)`, `${(memory.termlab / 2 ** 20).toFixed(2)} MiB`,
+    if (measureMemory) row(`server memory per connected terminal (RSS, ${terminals} vs 0)`, `${(memory.termlab / 2 ** 20).toFixed(2)} MiB`,
       `${(memory.wetty / 2 ** 20).toFixed(2)} MiB`, ratio(memory.termlab, memory.wetty, 'lower'));
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['', 'termlab', `wetty ${wettyVersion}`][i]!.length));
     const line = (r: string[]) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`.trimEnd();
@@ -582,9 +646,9 @@ export async function benchPeer({ server, quick }: PeerOptions): Promise<void> {
     console.log(`  (terminals: termlab ${shape.termlab.cols}x${shape.termlab.rows}, WeTTY ${shape.wetty.cols}x${shape.wetty.rows}, xterm.js' DOM renderer in both${shape.wetty.canvas ? ' (but WeTTY drew with WebGL)' : ''};`
       + ` ${((performance.now() - began) / 1000).toFixed(0)} s, of which the memory figures ${((performance.now() - memoryBegan) / 1000).toFixed(0)} s)`);
   } finally {
-    for (const c of contexts) await c.close().catch(() => {});
+    for (const page of open) await page.close();
     await browser?.close().catch(() => {});
-    await wetty?.stop();
+    await Promise.all([wetty?.stop(), termlab?.stop()]);
     if (box) await srv.driver.destroy(box).catch(() => {});
     await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });

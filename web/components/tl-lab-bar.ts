@@ -3,7 +3,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { LabTerminalInfo } from '../../protocol/api.js';
 import type { LifetimeMessage } from '../../protocol/history.js';
 import { deleteSession, errorText, setHand } from '../api.js';
-import { formatTimeLeft } from '../controllers/clock-controller.js';
+import { ClockController, formatTimeLeft } from '../controllers/clock-controller.js';
 import { idleNote } from '../lab/lifetime.js';
 import type { SeatState } from '../lab/seat-state.js';
 import type { StoredSession } from '../session-store.js';
@@ -46,7 +46,8 @@ export class TlLabBar extends LitElement {
   @property({ type: Boolean }) tabbed = false;
   /** The session is over: only Close remains. */
   @property({ type: Boolean }) ended = false;
-  @property({ type: Number }) now = Date.now();
+  /** Each second re-renders this element only (the lab page around it, guide and terminals, does not tick). */
+  private readonly clock = new ClockController(this);
   /** The box's lifetime (the session channel's `lifetime`): its idle timeout, said on the time left. */
   @property({ attribute: false }) lifetime: LifetimeMessage | undefined;
 
@@ -124,7 +125,7 @@ export class TlLabBar extends LitElement {
   private renderTime() {
     const seat = this.session.workshop ? this.seat : undefined;
     const endsAt = seat?.endsAt || this.session.expiresAt;
-    const left = endsAt - this.now;
+    const left = endsAt - this.clock.now;
     const timeClass = left <= 0 ? 'over' : left < 5 * 60_000 ? 'low' : '';
     const testid = seat ? 'workshop-countdown' : 'time-left';
     return html`<span class="time ${timeClass}" data-testid=${testid} data-ends-at=${endsAt}

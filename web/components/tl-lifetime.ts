@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { ExtendResponse, LifetimeMessage } from '../../protocol/history.js';
 import { ApiRequestError, errorText, extendSession } from '../api.js';
-import { formatDuration, formatTimeLeft } from '../controllers/clock-controller.js';
+import { ClockController, formatDuration, formatTimeLeft } from '../controllers/clock-controller.js';
 import { warnWithinMs } from '../lab/lifetime.js';
 import { bannerStyles, buttonStyles } from './shared-styles.js';
 
@@ -24,7 +24,8 @@ export class TlLifetime extends LitElement {
   /** Session id and token (Bearer), to extend it. */
   @property() session = '';
   @property() token = '';
-  @property({ type: Number }) now = Date.now();
+  /** Each second re-renders this element only (the lab page around it, guide and terminals, does not tick). */
+  private readonly clock = new ClockController(this);
 
   @state() private busy = false;
   @state() private error = '';
@@ -54,7 +55,7 @@ export class TlLifetime extends LitElement {
   protected override render() {
     const lifetime = this.lifetime;
     if (!lifetime) return nothing;
-    const left = lifetime.expiresAt - this.now;
+    const left = lifetime.expiresAt - this.clock.now;
     if (left <= 0 || left >= warnWithinMs(lifetime.expiresAt - lifetime.createdAt)) return nothing;
     return html`<div class="banner" role="alert" data-testid="lifetime-warning">
       <span class="text">This lab ends in <strong>${formatTimeLeft(left)}</strong> and its box is removed.

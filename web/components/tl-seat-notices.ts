@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { errorText, grantControl } from '../api.js';
 import { copyText } from '../clipboard.js';
-import { formatTimeLeft } from '../controllers/clock-controller.js';
+import { ClockController, formatTimeLeft } from '../controllers/clock-controller.js';
 import { splitBroadcast } from '../lab/broadcast.js';
 import type { SeatState } from '../lab/seat-state.js';
 import { buttonStyles } from './shared-styles.js';
@@ -37,7 +37,8 @@ export class TlSeatNotices extends LitElement {
   @property() session = '';
   @property() token = '';
   @property({ attribute: false }) seat: SeatState | undefined;
-  @property({ type: Number }) now = Date.now();
+  /** Each second re-renders this element only (the lab page around it, guide and terminals, does not tick). */
+  private readonly clock = new ClockController(this);
   /** The learner's current step, from 0 (the lab's progress): a paced room may not have opened it yet. */
   @property({ type: Number }) current = 0;
 
@@ -112,7 +113,7 @@ export class TlSeatNotices extends LitElement {
 
   private renderEnding(seat: SeatState) {
     if (seat.endingAt === undefined || seat.phase === 'ended') return nothing;
-    const left = seat.endingAt - this.now;
+    const left = seat.endingAt - this.clock.now;
     return html`<div class="notice ending" role="alert" data-testid="ending">
       <div class="body"><span class="label">The workshop is ending${left > 0 ? html` in ${formatTimeLeft(left)}` : nothing}.</span>
         Your box will be removed then: copy anything you want to keep.</div>

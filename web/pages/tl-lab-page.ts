@@ -5,7 +5,6 @@ import type { LabChangedMessage, LabContent, LabFileProblem, LabProgress, LabTer
 import type { ExtendResponse, LifetimeMessage } from '../../protocol/history.js';
 import type { JoinResponse, SeatNotice, WorkshopJoinInfo } from '../../protocol/workshops.js';
 import { ApiRequestError, errorText, getLab, listLabs } from '../api.js';
-import { ClockController } from '../controllers/clock-controller.js';
 import { SplitterController } from '../controllers/splitter-controller.js';
 import { applySeatNotice, type SeatState } from '../lab/seat-state.js';
 import { SessionChannel } from '../lab/session-channel.js';
@@ -134,7 +133,6 @@ export class TlLabPage extends LitElement {
 
   @query('tl-lab-terminals') private terminalsElement!: TlLabTerminals;
 
-  private readonly clock = new ClockController(this);
   private readonly splitter = new SplitterController(this, {
     initial: 38, min: 24, max: 62, key: 'termlab.guideWidth', controls: 'guide', label: 'Resize the guide',
   });
@@ -392,7 +390,7 @@ export class TlLabPage extends LitElement {
     const session = this.session;
     const terminals = this.terminals();
     return html`
-      <tl-lab-bar .session=${session} .seat=${this.seat} .active=${this.active ?? terminals[0]} .now=${this.clock.now} .lifetime=${this.lifetime}
+      <tl-lab-bar .session=${session} .seat=${this.seat} .active=${this.active ?? terminals[0]} .lifetime=${this.lifetime}
                   ?tabbed=${terminals.length > 1} ?ended=${this.ended !== ''}
                   @tl-hand=${(ev: CustomEvent<boolean>) => { this.seat = this.seat && { ...this.seat, hand: ev.detail }; }}
                   @tl-recordings-change=${(ev: TlRecordingsChangeEvent) => { this.recorded = new Set(ev.detail.keys()); }}></tl-lab-bar>
@@ -404,7 +402,7 @@ export class TlLabPage extends LitElement {
       ${this.notice ? html`<div class="banner notice" role="status" data-testid="session-notice">${this.notice}</div>` : nothing}
       ${this.ended ? nothing : this.renderBoxState()}
       ${session.workshop
-        ? html`<tl-seat-notices .session=${session.id} .token=${session.token} .seat=${this.seat} .now=${this.clock.now}
+        ? html`<tl-seat-notices .session=${session.id} .token=${session.token} .seat=${this.seat}
                                 .current=${this.progress?.current ?? 0}
                                 @tl-broadcast-dismiss=${() => { this.seat = this.seat && { ...this.seat, broadcast: undefined }; }}></tl-seat-notices>`
         : nothing}
@@ -418,7 +416,7 @@ export class TlLabPage extends LitElement {
     const session = this.session;
     return html`<tl-replay-status .replay=${this.progress?.replay} ?busy=${this.startingOver} .error=${this.startOverError}
                                   @tl-start-over=${() => void this.startOver()}></tl-replay-status>
-      ${session.workshop ? nothing : html`<tl-lifetime .lifetime=${this.lifetime} .session=${session.id} .token=${session.token} .now=${this.clock.now}
+      ${session.workshop ? nothing : html`<tl-lifetime .lifetime=${this.lifetime} .session=${session.id} .token=${session.token}
                                                        @tl-lifetime-change=${(ev: CustomEvent<ExtendResponse>) => this.onLifetime({ type: 'lifetime', ...ev.detail })}></tl-lifetime>`}`;
   }
 

@@ -316,19 +316,16 @@ export class TerminalConnection extends Disposable {
   /**
    * Acknowledges at least every ACK_EVERY_BYTES, but no more often than every MIN_ACK_INTERVAL_MS
    * (a fast flood must not trip the server's message rate limit), and shortly after writing goes
-   * idle, so the server always learns where the terminal is.
+   * idle, so the server always learns where the terminal is. While xterm.js is still parsing, the
+   * next write's callback looks again: a timer per write cost a flood's page more than the acks.
    */
   private maybeAck(): void {
-    if (!this.isReady || this.ackTimer.value) return;
+    if (!this.isReady) return;
     const unacked = this.processed - this.acked;
     if (unacked <= 0) return;
-    if (unacked >= ACK_EVERY_BYTES) {
-      const wait = this.lastAckAt + MIN_ACK_INTERVAL_MS - performance.now();
-      if (wait <= 0) this.sendAck();
-      else this.ackTimer.value = disposableTimeout(() => this.sendAck(), wait);
-    } else if (!this.writing) {
-      this.ackTimer.value = disposableTimeout(() => this.sendAck(), IDLE_ACK_DELAY_MS);
-    }
+    const wait = unacked >= ACK_EVERY_BYTES ? this.lastAckAt + MIN_ACK_INTERVAL_MS - performance.now() : IDLE_ACK_DELAY_MS;
+    if (unacked >= ACK_EVERY_BYTES && wait <= 0) this.sendAck();
+    else if (!this.writing && !this.ackTimer.value) this.ackTimer.value = disposableTimeout(() => this.sendAck(), wait);
   }
 
   private sendAck(): void {
