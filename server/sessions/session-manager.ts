@@ -58,6 +58,8 @@ export class SessionManager {
   /** MiB of box memory limits reserved by sessions being started (live ones are summed from boxes). */
   private startingMb = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Stops the "taken" notifications (start()). */
+  private stopHearingTaken: (() => void) | undefined;
   private stopping = false;
   /** Boxes being destroyed or pre-started now; stop() waits for them so nothing races the final sweep. */
   private readonly ending = new Set<Promise<void>>();
@@ -82,7 +84,7 @@ export class SessionManager {
 
   async start(): Promise<void> {
     // A session another replica took over while this one still runs it: its streams go, its boxes stay.
-    await this.records.onTaken((id) => {
+    this.stopHearingTaken = await this.records.onTaken((id) => {
       const session = this.byIdMap.get(id);
       if (session) void this.end(session, 'replaced');
     });
@@ -358,6 +360,7 @@ export class SessionManager {
   async stop(handOver = false): Promise<Set<string>> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.stopHearingTaken?.();
     const pooled = [...await this.pool.takeMine().catch(() => []), ...[...this.reserves.values()].map((r) => r.boxes)].flat();
     this.reserves.clear();
     const handed = new Set(handOver ? this.sessions().map((s) => s.id) : []);

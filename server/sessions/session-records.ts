@@ -9,9 +9,8 @@
 // Rows of replicas that are gone and whose sessions nobody took are deleted by the sweep, and
 // their boxes go with the replica's leftovers. Only replicas whose boxes live in the same place
 // (one Docker engine, one cluster: SandboxDriver.place) adopt each other's sessions.
-import crypto from 'node:crypto';
 import type { BoxHandle } from '../sandbox/sandbox-driver.js';
-import type { Database } from '../store/database.js';
+import { instanceChannel, type Database } from '../store/database.js';
 import { migrate } from '../store/schema.js';
 
 export interface SessionRecord {
@@ -51,16 +50,17 @@ export class SessionRecords {
 
   private constructor(private readonly db: Database, private readonly instance: string, readonly replica: string,
     private readonly placeOf: () => string) {
-    this.channel = `termlab_taken_${crypto.createHash('sha256').update(instance).digest('hex').slice(0, 16)}`;
+    this.channel = instanceChannel('taken', instance);
   }
 
   /**
    * Calls `lost` with the id of each session another replica took over from this one (its page
    * moved there while this replica still runs: the load balancer rehashed). The notification only
-   * names the session: the row says whether this replica still owns it.
+   * names the session: the row says whether this replica still owns it. Resolves to the function
+   * that stops listening.
    */
-  async onTaken(lost: (id: string) => void): Promise<void> {
-    await this.db.listen(this.channel, {
+  onTaken(lost: (id: string) => void): Promise<() => void> {
+    return this.db.listen(this.channel, {
       onNotify: (payload) => {
         if (!SESSION_ID.test(payload)) return;
         void this.db.get<{ replica: string }>('SELECT replica FROM sessions WHERE id = ? AND instance = ?', [payload, this.instance])

@@ -1,6 +1,7 @@
 // The database port every store is written against, once: SQLite (embedded, the default) or
 // PostgreSQL (TERMLAB_DATABASE_URL, shared by several servers). Stores write portable SQL with `?`
 // placeholders; each adapter handles what differs (placeholders, integer types, locking).
+import crypto from 'node:crypto';
 
 /** A Buffer is bytes: BYTEA on PostgreSQL (recordings' chunks), BLOB on SQLite. */
 export type Param = string | number | null | Buffer;
@@ -28,6 +29,14 @@ export interface NotifyListener {
 
 /** A channel: a plain identifier, so it is never quoted from anything a request carried. */
 export const CHANNEL = /^[a-z][a-z0-9_]{0,62}$/;
+
+/**
+ * The channel for `purpose` within an instance: a plain identifier whatever TERMLAB_INSTANCE holds,
+ * so replicas of other instances sharing the database hear none of it.
+ */
+export function instanceChannel(purpose: string, instance: string): string {
+  return `termlab_${purpose}_${crypto.createHash('sha256').update(instance).digest('hex').slice(0, 16)}`;
+}
 /** The longest payload notify() sends (PostgreSQL's limit is 8000 bytes; ours are ids and numbers). */
 export const MAX_PAYLOAD = 1000;
 

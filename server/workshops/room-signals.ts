@@ -9,9 +9,8 @@
 // (the newest event number wins), and the set is sent at most every FLUSH_MS, packed into few
 // payloads; so a learner raising and lowering a hand in a loop costs every replica a read per
 // FLUSH_MS at most, not one per click. Received payloads that do not parse are dropped.
-import crypto from 'node:crypto';
 import type { Logger } from '../log.js';
-import { MAX_PAYLOAD, type Database } from '../store/database.js';
+import { MAX_PAYLOAD, instanceChannel, type Database } from '../store/database.js';
 
 export type RoomSignal =
   | { kind: 'events'; workshop: string; seq: number }
@@ -51,9 +50,9 @@ export function decode(item: string): RoomSignal | undefined {
   return { kind: 'seat', workshop: m[4]!, seat: m[5]! };
 }
 
-/** The instance's channel: a plain identifier whatever TERMLAB_INSTANCE holds. */
+/** The instance's channel for room signals. */
 export function channelOf(instance: string): string {
-  return `termlab_rooms_${crypto.createHash('sha256').update(instance).digest('hex').slice(0, 16)}`;
+  return instanceChannel('rooms', instance);
 }
 
 export class RoomSignals {
