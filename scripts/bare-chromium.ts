@@ -53,6 +53,11 @@ export class BareChromium {
         if (m) { clearTimeout(timer); resolve(m[1]!); }
       });
       proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`Chromium exited (${code}):\n${log}`)); });
+      // A missing binary is an 'error' event, not an exit: unheard, it would end the run unexplained.
+      proc.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot start Chromium at ${CHROMIUM} (${err.message}): npm run bench installs it (scripts/system-deps.sh test), or set TERMLAB_CHROMIUM`));
+      });
     });
     const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
@@ -100,7 +105,11 @@ export class BareChromium {
 
 declare const document: { readyState: string };
 
+export interface MainThreadTime { busy: number; script: number; layout: number; style: number }
+
 export class BarePage {
+  private performanceOn = false;
+
   constructor(private readonly browser: BareChromium, private readonly sessionId: string, private readonly contextId: string) {}
 
   send<T = unknown>(method: string, params: object = {}): Promise<T> {
@@ -126,6 +135,20 @@ export class BarePage {
       if (performance.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /**
+   * How long the page's main thread has been busy so far, in seconds (Chromium's Performance
+   * metrics: all its tasks, and of them script, layout and style recalculation).
+   */
+  async mainThread(): Promise<MainThreadTime> {
+    if (!this.performanceOn) {
+      await this.send('Performance.enable');
+      this.performanceOn = true;
+    }
+    const { metrics } = await this.send<{ metrics: Array<{ name: string; value: number }> }>('Performance.getMetrics');
+    const m = Object.fromEntries(metrics.map(({ name, value }) => [name, value]));
+    return { busy: m.TaskDuration ?? NaN, script: m.ScriptDuration ?? NaN, layout: m.LayoutDuration ?? NaN, style: m.RecalcStyleDuration ?? NaN };
   }
 
   async screenshot(file: string): Promise<void> {
