@@ -294,14 +294,22 @@ describe('resume on the shell fixtures', () => {
     assert.equal(again.info.id, resumed.id);
     await ed.call('DELETE', `/api/sessions/${resumed.id}`, undefined, resumed.token);
 
-    // At the live-labs cap (3 per browser), a replayed Continue is refused like any start.
-    const live = [];
-    for (let i = 0; i < 3; i++) live.push((await ed.start('unreplayable')).info);
+    // At the live-labs cap (3 per browser), a replayed Continue is refused like any start. Each lab
+    // has its page attached (its session channel), as a learner's would: unattended, a lab goes after
+    // this suite's 1.5 s idle timeout, and on a slow machine the first could go before the third starts.
+    const live: SessionInfo[] = [];
+    const pages: ProtocolClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      live.push((await ed.start('unreplayable')).info);
+      pages.push(await ProtocolClient.openSession(server.url, live.at(-1)!.token));
+    }
+    assert.ok(live.every((s) => server.sessions.byId(s.id)), 'the three labs are live');
     const full = await ed.call('POST', '/api/sessions', { lab: 'resume-shell', resume: true });
     assert.equal(full.status, 429, await full.clone().text());
     await ed.call('DELETE', `/api/sessions/${live[0]!.id}`, undefined, live[0]!.token);
     const room = await ed.start('resume-shell', true);
     assert.equal(room.status, 201);
+    for (const page of pages) page.close();
     for (const s of [...live.slice(1), room.info]) await ed.call('DELETE', `/api/sessions/${s.id}`, undefined, s.token);
   });
 
